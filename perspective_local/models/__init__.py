@@ -1,0 +1,43 @@
+"""The classifiers: a shared transformer encoder feeding light per-attribute heads.
+
+Importing this package is cheap: the registry is pure Python, and ``Scorer`` (which needs
+torch) is loaded on first use. ``models`` never imports ``service`` or ``client``.
+
+    from perspective_local.models import Scorer
+    Scorer.default().score(["You are great", "You are an idiot"], attributes=["TOXICITY"])
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from perspective_local.models.attributes import (
+    ATTRIBUTE_NAMES,
+    ATTRIBUTES,
+    Attribute,
+    UnknownAttributeError,
+    get_attribute,
+    resolve_attributes,
+)
+
+if TYPE_CHECKING:
+    from perspective_local.models.scorer import Scorer, Scores
+
+__all__ = [
+    "ATTRIBUTES",
+    "ATTRIBUTE_NAMES",
+    "Attribute",
+    "Scorer",
+    "Scores",
+    "UnknownAttributeError",
+    "get_attribute",
+    "resolve_attributes",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("Scorer", "Scores"):
+        from perspective_local.models import scorer
+
+        return getattr(scorer, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

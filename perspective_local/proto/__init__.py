@@ -1,0 +1,1 @@
+"""Wire contracts (.proto files) and the stubs generated from them; a leaf package."""

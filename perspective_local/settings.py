@@ -1,0 +1,124 @@
+"""``Settings``: the one typed configuration object, built from defaults, a TOML file,
+``PERSPECTIVE_LOCAL_*`` environment variables and command-line flags, in that order of
+precedence (a flag beats the environment, which beats the file).
+
+This is the only module that reads the environment for configuration. Everything else
+receives a ``Settings`` (or the values it needs) explicitly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "PERSPECTIVE_LOCAL_"
+#: Environment variable naming the TOML settings file.
+CONFIG_ENV = ENV_PREFIX + "CONFIG"
+_DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOG_FORMATS = ("json", "text")
+
+
+class SettingsError(ValueError):
+    """A setting with a value that cannot work; the message names the setting and source."""
+
+
+def _default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "perspective-local"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated, immutable settings shared by the command line and the server."""
+
+    #: Model artifact directory; ``None`` means the model that ships with the package.
+    model_dir: Path | None = None
+    #: ``auto`` (CUDA when present, else CPU), ``cpu``, ``cuda`` or ``cuda:N``.
+    device: str = "auto"
+    #: Windows per encoder forward pass.
+    batch_size: int = 32
+    #: Labelled corpora for training (the folder holding c3/, davidson/, ...).
+    data_dir: Path = Path("../shared/data")
+    #: Embedding cache and downloaded weights.
+    cache_dir: Path = dataclasses.field(default_factory=_default_cache_dir)
+    log_level: str = "WARNING"
+    log_format: str = "text"
+
+    def __post_init__(self) -> None:
+        if not _DEVICE.match(self.device):
+            raise SettingsError(f"device: {self.device!r} is not auto, cpu, cuda or cuda:N")
+        if self.batch_size < 1:
+            raise SettingsError(f"batch_size: must be at least 1, not {self.batch_size}")
+        if self.log_level not in LOG_LEVELS:
+            raise SettingsError(f"log_level: {self.log_level!r} is not one of {LOG_LEVELS}")
+        if self.log_format not in LOG_FORMATS:
+            raise SettingsError(f"log_format: {self.log_format!r} is not one of {LOG_FORMATS}")
+
+    @classmethod
+    def load(
+        cls,
+        *,
+        config_file: Path | None = None,
+        environ: Mapping[str, str] | None = None,
+        **flags: Any,
+    ) -> Settings:
+        """Merge file, environment and flags (flags equal to ``None`` are "not given")."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        path = config_file or (Path(environ[CONFIG_ENV]) if environ.get(CONFIG_ENV) else None)
+        if path is not None:
+            values.update(_read_file(path))
+        for f in fields(cls):
+            raw = environ.get(ENV_PREFIX + f.name.upper())
+            if raw is not None and raw != "":
+                values[f.name] = _convert(f.name, raw, f"environment {ENV_PREFIX}{f.name.upper()}")
+        unknown = set(flags) - {f.name for f in fields(cls)}
+        if unknown:
+            raise TypeError(f"Unknown settings: {', '.join(sorted(unknown))}")
+        values.update({k: v for k, v in flags.items() if v is not None})
+        return cls(**{k: _convert(k, v, "flag") for k, v in values.items()})
+
+    def as_dict(self) -> dict[str, str | int | None]:
+        return {
+            f.name: (str(v) if isinstance(v := getattr(self, f.name), Path) else v)
+            for f in fields(self)
+        }
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SettingsError(f"Settings file {path} does not exist.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"Settings file {path} is not valid TOML: {exc}") from exc
+    # Accept a bare file or one with a [perspective_local] table (pyproject-style).
+    table = data.get("perspective_local", data)
+    known = {f.name for f in fields(Settings)}
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise SettingsError(
+            f"Settings file {path}: unknown keys {', '.join(unknown)}; "
+            f"known keys: {', '.join(sorted(known))}."
+        )
+    return {k: _convert(k, v, f"file {path}") for k, v in table.items()}
+
+
+def _convert(name: str, value: Any, source: str) -> Any:
+    if name in ("model_dir", "data_dir", "cache_dir"):
+        return Path(value).expanduser() if value is not None else None
+    if name == "batch_size":
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise SettingsError(f"batch_size ({source}): {value!r} is not an integer") from None
+    if name == "log_level":
+        return str(value).upper()
+    return str(value)
