@@ -1,0 +1,792 @@
+"""Turn the labelled third-party datasets into training examples for the Perspective attributes.
+
+Each corpus in the shared data folder (described in its ``DATA.md``) gets one small loader that
+maps the dataset's own annotations onto the attribute names of
+:mod:`perspective_local.models.attributes`. Targets are soft: the share of raters who would
+perceive the attribute, in [0, 1]. An attribute a corpus says nothing about is absent from
+``LabelledText.labels`` (unknown), never 0.
+
+Every loader deduplicates exact repeated texts (averaging their labels) and drops empty texts.
+``group`` keys keep related texts (same article, thread, topic or seeker post) together so that
+train/test splits by group are honest.
+
+Licence flags use a small vocabulary: ``"NC"`` (non-commercial), ``"SA"`` (share-alike),
+``"GPL"`` (GPLv3 copyleft) and ``"UNKNOWN"`` (no licence stated). An empty tuple means the stated
+licence puts no such restriction on models trained from the data.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import json
+import math
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from statistics import fmean
+from types import MappingProxyType
+from typing import Literal
+
+from perspective_local.models.attributes import ATTRIBUTE_NAMES, get_attribute
+
+__all__ = ["CORPORA", "Corpus", "LabelledText", "load_corpus"]
+
+
+def _attr(name: str) -> str:
+    # Resolving through the registry makes a renamed attribute fail at import, not in training.
+    return get_attribute(name).name
+
+
+TOXICITY = _attr("TOXICITY")
+SEVERE_TOXICITY = _attr("SEVERE_TOXICITY")
+IDENTITY_ATTACK = _attr("IDENTITY_ATTACK")
+INSULT = _attr("INSULT")
+PROFANITY = _attr("PROFANITY")
+THREAT = _attr("THREAT")
+AFFINITY = _attr("AFFINITY_EXPERIMENTAL")
+COMPASSION = _attr("COMPASSION_EXPERIMENTAL")
+CURIOSITY = _attr("CURIOSITY_EXPERIMENTAL")
+NUANCE = _attr("NUANCE_EXPERIMENTAL")
+PERSONAL_STORY = _attr("PERSONAL_STORY_EXPERIMENTAL")
+REASONING = _attr("REASONING_EXPERIMENTAL")
+RESPECT = _attr("RESPECT_EXPERIMENTAL")
+
+#: The six production toxicity attributes, in registry order.
+_PRODUCTION: tuple[str, ...] = tuple(
+    name for name in ATTRIBUTE_NAMES if get_attribute(name).group == "production"
+)
+
+#: Corpora without threads or articles are grouped in runs of consecutive rows. Davidson (and
+#: ETHOS) are sorted by text, so a run keeps near-identical retweets on one side of a split.
+_ROW_BUCKET = 50
+
+
+@dataclass(frozen=True)
+class LabelledText:
+    """One text with soft targets for the attributes its corpus labels."""
+
+    text: str
+    #: Attribute name -> target in [0, 1] (share of raters who would perceive it).
+    labels: Mapping[str, float]
+    #: Corpus name, e.g. ``"c3"``.
+    source: str
+    #: Grouping key for honest splits (article / thread / topic / file), e.g. ``"c3:article:123"``.
+    group: str
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """A labelled dataset and the loader that maps it onto attributes."""
+
+    name: str
+    #: Licence as stated in DATA.md, short.
+    licence: str
+    #: Restrictions from DATA.md's Flag column: "NC", "SA", "GPL", "UNKNOWN"; () when none.
+    flags: tuple[str, ...]
+    #: Attributes this loader labels.
+    attributes: tuple[str, ...]
+    #: One line: what text, which mapping.
+    description: str
+    #: Takes the data root (the folder holding ``c3/``, ``davidson/``, ...).
+    load: Callable[[Path], Iterator[LabelledText]]
+
+
+# --------------------------------------------------------------------------- shared helpers
+
+
+def _require(path: Path) -> Path:
+    if not path.is_file():
+        raise FileNotFoundError(f"Corpus file not found: expected {path}")
+    return path
+
+
+def _require_csv_dir(path: Path) -> list[Path]:
+    files = sorted(path.glob("*.csv")) if path.is_dir() else []
+    if not files:
+        raise FileNotFoundError(f"Corpus folder not found or holds no .csv files: expected {path}")
+    return files
+
+
+def _dict_rows(
+    path: Path, *, delimiter: str = ",", quoted: bool = True
+) -> Iterator[dict[str, str]]:
+    # errors="replace": one bad byte in a third-party file should cost a character, not the corpus.
+    quoting: Literal[0, 3] = csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE
+    with path.open(newline="", encoding="utf-8-sig", errors="replace") as handle:
+        for row in csv.DictReader(handle, delimiter=delimiter, quoting=quoting):
+            yield {key: value or "" for key, value in row.items() if key is not None}
+
+
+def _lines(path: Path) -> Iterator[str]:
+    # Not str.splitlines(): that also splits on \x0b, \x1c, \u2028 ..., which may occur inside a
+    # tab-separated record.
+    text = path.read_text(encoding="utf-8-sig", errors="replace")
+    for line in text.split("\n"):
+        line = line.rstrip("\r")
+        if line.strip():
+            yield line
+
+
+def _float(value: str) -> float | None:
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return None if math.isnan(number) else number
+
+
+def _clip(value: float) -> float:
+    return min(1.0, max(0.0, value))
+
+
+def _fraction(votes: float | None, total: float | None) -> float | None:
+    if votes is None or total is None or total <= 0:
+        return None
+    return _clip(votes / total)
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def _row_group(source: str, index: int) -> str:
+    return f"{source}:rows:{index // _ROW_BUCKET}"
+
+
+def _example(
+    text: str, labels: Mapping[str, float | None], source: str, group: str
+) -> LabelledText:
+    known = {
+        get_attribute(name).name: _clip(v)
+        for name, v in labels.items()
+        if v is not None and not math.isnan(v)
+    }
+    return LabelledText(text=text.strip(), labels=known, source=source, group=group)
+
+
+def _deduplicate(examples: Iterable[LabelledText]) -> list[LabelledText]:
+    """Merge exact repeated texts (labels averaged per attribute); drop empty or unlabelled texts.
+
+    The merged text keeps the source and group of its first occurrence.
+    """
+    by_text: dict[str, list[LabelledText]] = {}
+    for example in examples:
+        text = example.text.strip()
+        if text and example.labels:
+            by_text.setdefault(text, []).append(example)
+    merged: list[LabelledText] = []
+    for text, copies in by_text.items():
+        values: dict[str, list[float]] = defaultdict(list)
+        for copy in copies:
+            for name, value in copy.labels.items():
+                values[name].append(value)
+        # Plain dicts, in registry order: they pickle (data-loader workers) and read predictably.
+        labels = {name: fmean(values[name]) for name in ATTRIBUTE_NAMES if name in values}
+        merged.append(LabelledText(text, labels, copies[0].source, copies[0].group))
+    return merged
+
+
+def _finalised(
+    raw: Callable[[Path], Iterable[LabelledText]],
+) -> Callable[[Path], Iterator[LabelledText]]:
+    # Loading is eager, so a missing file raises when ``load`` is called, not on first iteration.
+    def load(data_dir: Path) -> Iterator[LabelledText]:
+        return iter(_deduplicate(raw(Path(data_dir))))
+
+    load.__name__ = raw.__name__.lstrip("_")
+    load.__doc__ = raw.__doc__
+    return load
+
+
+# --------------------------------------------------------------------------- c3
+
+
+def _votes(cell: str) -> dict[str, float]:
+    """Parse C3's newline-separated ``label:votes`` cells; malformed lines are ignored."""
+    votes: dict[str, float] = {}
+    for line in cell.splitlines():
+        label, sep, count = line.rpartition(":")
+        number = _float(count.strip()) if sep else None
+        if label.strip() and number is not None:
+            votes[label.strip()] = votes.get(label.strip(), 0.0) + number
+    return votes
+
+
+def _c3(data_dir: Path) -> Iterator[LabelledText]:
+    """C3: Globe and Mail comments, crowd-annotated for constructiveness and toxicity.
+
+    Counts of the constructiveness experiment are divided by ``njudgements_constructiveness_expt``
+    (n_c), those of the toxicity experiment by ``njudgements_toxicity_expt`` (n_t):
+
+    - REASONING <- ``constructive`` (share judging the comment constructive).
+    - PERSONAL_STORY <- ``personal_story`` / n_c.
+    - RESPECT <- 1 - ``no_respect`` / n_c.
+    - NUANCE (proxy) <- clip(((``specific_points`` + ``evidence``) / 2 - ``unsubstantial``) / n_c):
+      detail and evidence raise it, an unsubstantial verdict cancels it; no votes at all -> 0.
+    - AFFINITY (weak proxy) <- ``dialogue`` / n_c. "Engages in dialogue" is only loosely
+      "points to shared outlooks"; no better AFFINITY source exists in the data.
+    - TOXICITY <- (``crowd_toxicity_level`` - 1) / 3 (mean rating on 1..4 mapped to 0..1).
+    - INSULT <- ``personal_attack`` / n_t.
+
+    Group: the article.
+    """
+    for row in _dict_rows(_require(data_dir / "c3" / "C3_anonymized.csv")):
+        n_c = _float(row["njudgements_constructiveness_expt"])
+        n_t = _float(row["njudgements_toxicity_expt"])
+        con = _votes(row["constructive_characteristics"])
+        non = _votes(row["non_constructive_characteristics"])
+        tox = _votes(row["toxicity_characteristics"])
+        level = _float(row["crowd_toxicity_level"])
+        no_respect = _fraction(non.get("no_respect", 0.0), n_c)
+        detail = (con.get("specific_points", 0.0) + con.get("evidence", 0.0)) / 2
+        labels = {
+            REASONING: _float(row["constructive"]),
+            PERSONAL_STORY: _fraction(con.get("personal_story", 0.0), n_c),
+            RESPECT: None if no_respect is None else 1.0 - no_respect,
+            NUANCE: _fraction(max(0.0, detail - non.get("unsubstantial", 0.0)), n_c),
+            AFFINITY: _fraction(con.get("dialogue", 0.0), n_c),
+            TOXICITY: None if level is None else (level - 1.0) / 3.0,
+            INSULT: _fraction(tox.get("personal_attack", 0.0), n_t),
+        }
+        yield _example(row["comment_text"], labels, "c3", f"c3:article:{row['article_id']}")
+
+
+# --------------------------------------------------------------------------- decodingtrust
+
+
+def _decodingtrust(data_dir: Path) -> Iterator[LabelledText]:
+    """DecodingTrust RealToxicityPrompts subsets: web-text fragments with 2020 Perspective scores.
+
+    The six toxicity attributes <- the same-named Perspective score. ``prompt.text`` and
+    ``continuation.text`` are separate texts sharing a group (the line's ``filename``, else the
+    file and line number) so a sentence's two halves stay on one side of a split. Null scores are
+    unknown; a text with no score at all is skipped.
+    """
+    paths = [
+        _require(data_dir / "decodingtrust" / name) for name in ("toxic.jsonl", "nontoxic.jsonl")
+    ]
+    for path in paths:
+        for index, line in enumerate(_lines(path)):
+            record = json.loads(line)
+            group = f"decodingtrust:{record.get('filename') or f'{path.stem}:{index}'}"
+            for part in ("prompt", "continuation"):
+                fields = record.get(part) or {}
+                scores = {name: fields.get(name.lower()) for name in _PRODUCTION}
+                labels = {name: float(v) for name, v in scores.items() if v is not None}
+                if labels:
+                    yield _example(str(fields.get("text") or ""), labels, "decodingtrust", group)
+
+
+# --------------------------------------------------------------------------- ucc
+
+
+def _ucc_positive(row: Mapping[str, str], label: str) -> float | None:
+    """Probability of the positive class from a binary label and its confidence.
+
+    A confidence of 0 means no trusted judgement backed the label (it happens only for
+    ``generalisation_unfair``, which raters answer only for generalisations): unknown.
+    """
+    value = _float(row[label])
+    confidence = _float(row[f"{label}:confidence"])
+    if value is None or confidence is None or confidence <= 0:
+        return None
+    return confidence if value >= 0.5 else 1.0 - confidence
+
+
+def _ucc(data_dir: Path) -> Iterator[LabelledText]:
+    """UCC validation split: Globe and Mail comments with unhealthy-conversation labels.
+
+    Each label is binary with a confidence; p = conf if label == 1 else 1 - conf.
+
+    - TOXICITY <- p(``hostile``); INSULT <- p(``antagonize``).
+    - RESPECT <- 1 - max(p(``condescending``), p(``dismissive``), p(``hostile``)).
+    - IDENTITY_ATTACK (weak) <- p(``generalisation_unfair``): unfair generalisations about groups.
+    - NUANCE (weak, inverse) <- 1 - p(``generalisation``).
+
+    Group: the comment's ``_unit_id`` (UCC has no article ids).
+    """
+    for row in _dict_rows(_require(data_dir / "ucc" / "val.csv")):
+        disrespect = [
+            p
+            for p in (
+                _ucc_positive(row, name) for name in ("condescending", "dismissive", "hostile")
+            )
+            if p is not None
+        ]
+        generalisation = _ucc_positive(row, "generalisation")
+        labels = {
+            TOXICITY: _ucc_positive(row, "hostile"),
+            INSULT: _ucc_positive(row, "antagonize"),
+            RESPECT: 1.0 - max(disrespect) if disrespect else None,
+            IDENTITY_ATTACK: _ucc_positive(row, "generalisation_unfair"),
+            NUANCE: None if generalisation is None else 1.0 - generalisation,
+        }
+        yield _example(row["comment"], labels, "ucc", f"ucc:unit:{row['_unit_id']}")
+
+
+# --------------------------------------------------------------------------- epitome
+
+_EPITOME_FILES: tuple[tuple[str, str], ...] = (
+    (COMPASSION, "emotional-reactions-reddit.csv"),
+    (CURIOSITY, "explorations-reddit.csv"),
+)
+
+
+def _epitome(data_dir: Path) -> Iterator[LabelledText]:
+    """EPITOME: mental-health Reddit responses rated for empathy mechanisms (level 0/1/2).
+
+    - COMPASSION <- ``level`` / 2 in ``emotional-reactions`` (warmth, concern).
+    - CURIOSITY <- ``level`` / 2 in ``explorations`` (questions exploring the seeker's feelings).
+
+    ``interpretations`` is not used: "communicating understanding" overlaps COMPASSION without
+    being it. Rows are joined on (``sp_id``, ``rp_id``) so one text carries both labels; the
+    response text of the first file wins (the files differ in whitespace and anonymisation only).
+    The scored text is ``response_post``; group: the seeker post, keeping its responses together.
+    """
+    paths = [(attr, _require(data_dir / "epitome" / name)) for attr, name in _EPITOME_FILES]
+    texts: dict[tuple[str, str], str] = {}
+    levels: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for attribute, path in paths:
+        for row in _dict_rows(path):
+            level = _float(row["level"])
+            if level is None:
+                continue
+            key = (row["sp_id"], row["rp_id"])
+            texts.setdefault(key, row["response_post"])
+            levels[key][attribute].append(level / 2.0)
+    for key, text in texts.items():
+        labels = {name: fmean(values) for name, values in levels[key].items()}
+        yield _example(text, labels, "epitome", f"epitome:seeker:{key[0]}")
+
+
+# --------------------------------------------------------------------------- davidson
+
+
+def _davidson(data_dir: Path) -> Iterator[LabelledText]:
+    """Davidson et al. 2017: tweets with hate-speech / offensive / neither vote counts.
+
+    - TOXICITY <- 1 - ``neither`` / ``count``.
+    - PROFANITY <- ``offensive_language`` / ``count``.
+    - IDENTITY_ATTACK <- ``hate_speech`` / ``count``.
+
+    INSULT is not labelled: "offensive" here is mostly casual slurs and swearing, and using it for
+    INSULT would teach that head to fire on profanity. Texts are HTML-unescaped because the tweets
+    carry Twitter's ``&amp;`` / ``&#128514;`` escaping, which real input does not. There are no
+    threads: group = a run of consecutive rows.
+    """
+    path = _require(data_dir / "davidson" / "labeled_data.csv")
+    for index, row in enumerate(_dict_rows(path)):
+        count = _float(row["count"])
+        neither = _fraction(_float(row["neither"]), count)
+        labels = {
+            TOXICITY: None if neither is None else 1.0 - neither,
+            PROFANITY: _fraction(_float(row["offensive_language"]), count),
+            IDENTITY_ATTACK: _fraction(_float(row["hate_speech"]), count),
+        }
+        yield _example(
+            html.unescape(row["tweet"]), labels, "davidson", _row_group("davidson", index)
+        )
+
+
+# --------------------------------------------------------------------------- olid
+
+#: (subtask_a, subtask_b, subtask_c) -> labels. Only what the annotation implies is labelled:
+#: OLID's guidelines put any profanity under OFF, so NOT implies PROFANITY 0; UNT is "untargeted
+#: profanity or swearing", so not an insult nor an identity attack; targeted tweets (TIN) may or
+#: may not swear, so PROFANITY stays unknown for them. GRP counts as INSULT because the registry
+#: defines INSULT as a remark about "a person or a group of people"; GRP covers political and
+#: other groups besides identities, hence IDENTITY_ATTACK is a weak label. OTH targets
+#: organisations, events or issues: not an identity attack, INSULT unknown.
+_OLID_LABELS: Mapping[tuple[str, str, str], Mapping[str, float]] = MappingProxyType(
+    {
+        ("NOT", "NULL", "NULL"): {TOXICITY: 0.0, INSULT: 0.0, IDENTITY_ATTACK: 0.0, PROFANITY: 0.0},
+        ("OFF", "UNT", "NULL"): {TOXICITY: 1.0, INSULT: 0.0, IDENTITY_ATTACK: 0.0, PROFANITY: 1.0},
+        ("OFF", "TIN", "IND"): {TOXICITY: 1.0, INSULT: 1.0, IDENTITY_ATTACK: 0.0},
+        ("OFF", "TIN", "GRP"): {TOXICITY: 1.0, INSULT: 1.0, IDENTITY_ATTACK: 1.0},
+        ("OFF", "TIN", "OTH"): {TOXICITY: 1.0, IDENTITY_ATTACK: 0.0},
+    }
+)
+
+
+def _olid(data_dir: Path) -> Iterator[LabelledText]:
+    """OLID / OffensEval 2019 training tweets: OFF/NOT, targeted or not, target type.
+
+    TOXICITY <- OFF; INSULT <- OFF & TIN & (IND or GRP); IDENTITY_ATTACK (weak) <- OFF & TIN &
+    GRP; PROFANITY (weak) <- OFF & UNT. See ``_OLID_LABELS`` for which labels each annotation
+    implies and which stay unknown. An unexpected combination labels TOXICITY only. Texts are
+    HTML-unescaped (Twitter's ``&amp;``); group = a run of consecutive rows (no threads).
+    """
+    path = _require(data_dir / "olid" / "olid-training-v1.0.tsv")
+    for index, row in enumerate(_dict_rows(path, delimiter="\t", quoted=False)):
+        key = (row["subtask_a"].strip(), row["subtask_b"].strip(), row["subtask_c"].strip())
+        labels = _OLID_LABELS.get(key)
+        if labels is None:
+            if key[0] not in ("OFF", "NOT"):
+                continue
+            labels = {TOXICITY: 1.0 if key[0] == "OFF" else 0.0}
+        yield _example(html.unescape(row["tweet"]), labels, "olid", _row_group("olid", index))
+
+
+# --------------------------------------------------------------------------- stanford politeness
+
+#: sigmoid(2 z): the z-scores have sd ~0.75, so this spreads most requests over ~0.1..0.9, and a
+#: neutral request (z = 0) lands at 0.5.
+_POLITENESS_SLOPE = 2.0
+
+
+def _stanford_politeness(data_dir: Path) -> Iterator[LabelledText]:
+    """Stanford Politeness: Wikipedia and Stack Exchange requests rated by 5 annotators.
+
+    RESPECT <- sigmoid(2 * ``Normalized Score``) (z-scored politeness). Politeness is a proxy for
+    RESPECT: courteous phrasing rather than acknowledging another view. Group: community + Id.
+    """
+    folder = data_dir / "stanford_politeness"
+    paths = [
+        _require(folder / name)
+        for name in ("wikipedia.annotated.csv", "stack-exchange.annotated.csv")
+    ]
+    for path in paths:
+        for row in _dict_rows(path):
+            score = _float(row["Normalized Score"])
+            labels = {RESPECT: None if score is None else _sigmoid(_POLITENESS_SLOPE * score)}
+            group = f"stanford_politeness:{row['Community']}:{row['Id']}"
+            yield _example(row["Request"], labels, "stanford_politeness", group)
+
+
+# --------------------------------------------------------------------------- ukpconvarg 1 and 2
+
+_BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
+
+
+def _argument(text: str) -> str:
+    return _BR.sub("\n", text)
+
+
+def _ukp_topic(path: Path) -> str:
+    # Both UKPConvArg releases share arguments and topics; one group name per topic keeps an
+    # argument on one side of a split even when the two corpora are mixed.
+    return f"ukpconvarg:topic:{path.name.removesuffix('.csv').removesuffix('.xml')}"
+
+
+def _normalised_ranks(scores: list[float]) -> list[float]:
+    """Map scores to [0, 1] by rank: the lowest score -> 1, the highest -> 0, ties averaged."""
+    if len(scores) < 2:
+        return [0.5] * len(scores)
+    order = sorted(range(len(scores)), key=scores.__getitem__)
+    ranks = [0.0] * len(scores)
+    start = 0
+    while start < len(order):
+        end = start
+        while end + 1 < len(order) and scores[order[end + 1]] == scores[order[start]]:
+            end += 1
+        for position in range(start, end + 1):
+            ranks[order[position]] = (start + end) / 2
+        start = end + 1
+    return [1.0 - rank / (len(scores) - 1) for rank in ranks]
+
+
+def _ukpconvarg1(data_dir: Path) -> Iterator[LabelledText]:
+    """UKPConvArg1 rankings: debate-portal arguments ranked for convincingness within a topic.
+
+    REASONING <- the argument's within-file rank normalised to [0, 1]. A LOWER ``rank`` score
+    means MORE convincing (the winner of a Strict pair has the lower score in ~93% of pairs), so
+    the lowest score maps to 1. Convincingness also reflects style and stance appeal: a noisy
+    proxy. ``<br/>`` becomes a newline. Group: the topic (file).
+    """
+    for path in _require_csv_dir(data_dir / "ukpconvarg1" / "UKPConvArg1-Ranking-CSV"):
+        texts: list[str] = []
+        scores: list[float] = []
+        for line in _lines(path):
+            if line.startswith("#"):
+                continue
+            fields = line.split("\t", 2)
+            score = _float(fields[1]) if len(fields) == 3 else None
+            if score is not None:
+                texts.append(_argument(fields[2]))
+                scores.append(score)
+        for text, reasoning in zip(texts, _normalised_ranks(scores), strict=True):
+            yield _example(text, {REASONING: reasoning}, "ukpconvarg1", _ukp_topic(path))
+
+
+def _ukpconvarg2(data_dir: Path) -> Iterator[LabelledText]:
+    """UKPConvArg2: argument pairs with reasons why one argument is more convincing.
+
+    NUANCE (weak, pairwise) <- ``o8_4`` ("balanced, several viewpoints"): in a pair carrying
+    ``o8_4`` the more convincing argument gets 1 and the less convincing one 0. Pairs without
+    ``o8_4`` say nothing about nuance and label nothing (calling those 0 would mark every
+    argument never compared on balance as one-sided). An argument in several ``o8_4`` pairs gets
+    the mean. CURIOSITY from ``o9_3`` is not used: a provocative or rhetorical question that
+    "makes you think" is not an attempt to understand another person. ``<br/>`` becomes a
+    newline. Group: the topic (file).
+    """
+    for path in _require_csv_dir(data_dir / "ukpconvarg2" / "CSV-format"):
+        for line in _lines(path):
+            fields = line.split("\t")
+            if len(fields) != 4:
+                continue
+            reasons = {label.strip() for label in fields[1].split(",")}
+            if "o8_4" not in reasons:
+                continue
+            group = _ukp_topic(path)
+            yield _example(_argument(fields[2]), {NUANCE: 1.0}, "ukpconvarg2", group)
+            yield _example(_argument(fields[3]), {NUANCE: 0.0}, "ukpconvarg2", group)
+
+
+# --------------------------------------------------------------------------- ethos
+
+_ETHOS_IDENTITIES = (
+    "gender",
+    "race",
+    "national_origin",
+    "disability",
+    "religion",
+    "sexual_orientation",
+)
+
+
+def _ethos(data_dir: Path) -> Iterator[LabelledText]:
+    """ETHOS: YouTube/Reddit comments with hate fractions; the hateful ones with categories.
+
+    - TOXICITY <- ``isHate`` (binary file).
+    - IDENTITY_ATTACK <- ``isHate`` for comments only in the binary file; for comments in the
+      multi-label file, the max of the six identity categories, capped at ``isHate`` when known
+      (an identity attack is a kind of hate, so it should not out-score it).
+    - THREAT <- ``violence`` (multi-label file only; unknown for the other comments).
+
+    The two files overlap (same comment text); their labels are merged per text here rather than
+    averaged. No threads: group = a run of consecutive binary-file rows.
+    """
+    folder = data_dir / "ethos"
+    binary_path = _require(folder / "Ethos_Dataset_Binary.csv")
+    multi_path = _require(folder / "Ethos_Dataset_Multi_Label.csv")
+    merged: dict[str, tuple[str, dict[str, float | None]]] = {}
+    for index, row in enumerate(_dict_rows(binary_path, delimiter=";")):
+        hate = _float(row["isHate"])
+        labels: dict[str, float | None] = {TOXICITY: hate, IDENTITY_ATTACK: hate}
+        merged.setdefault(row["comment"].strip(), (_row_group("ethos", index), labels))
+    for index, row in enumerate(_dict_rows(multi_path, delimiter=";")):
+        categories = [v for v in (_float(row[name]) for name in _ETHOS_IDENTITIES) if v is not None]
+        group, labels = merged.setdefault(
+            row["comment"].strip(), (f"ethos:multi:{index // _ROW_BUCKET}", {})
+        )
+        identity = max(categories) if categories else None
+        hate = labels.get(TOXICITY)
+        if identity is not None and hate is not None:
+            identity = min(identity, hate)
+        labels[IDENTITY_ATTACK] = identity if identity is not None else labels.get(IDENTITY_ATTACK)
+        labels[THREAT] = _float(row["violence"])
+    for text, (group, labels) in merged.items():
+        yield _example(text, labels, "ethos", group)
+
+
+# --------------------------------------------------------------------------- hatecheck
+
+_THREAT_TEMPLATES = frozenset({"threat_dir_h", "threat_norm_h"})
+
+#: Functionalities that rewrite a threat template into something that threatens no one:
+#: negated ("I would never hurt ..."), quoted or condemned (counter speech), made positive, or
+#: aimed at objects. Every other rewrite of a threat template (spelling variants, phrasing,
+#: references, non-protected targets such as "I want to kill him") still states a threat.
+_THREAT_DEFUSING = frozenset(
+    {"negate_neg_nh", "counter_quote_nh", "counter_ref_nh", "ident_pos_nh", "target_obj_nh"}
+)
+
+
+def _hatecheck(data_dir: Path) -> Iterator[LabelledText]:
+    """HateCheck functional tests (synthetic; for diagnostics rather than training).
+
+    - IDENTITY_ATTACK <- ``count_label_h`` / (``count_label_h`` + ``count_label_nh``) from
+      ``test_suite_annotations.csv`` when it is present, else ``label_gold`` == hateful.
+    - THREAT <- 1 when the case is built from a threat template (``threat_dir_h``,
+      ``threat_norm_h``, directly or through ``ref_templ_id``) and its functionality keeps the
+      threat; 0 otherwise. Labelling only ``threat_*`` cases 1 would call "I want to k1ll all
+      ..." (``spell_leet_h``) or "I am going to shoot you" (``target_indiv_nh``) non-threats.
+    - PROFANITY <- 1 for ``profanity_h`` / ``profanity_nh`` cases (both swear); unknown elsewhere.
+
+    Group: the functionality.
+    """
+    folder = data_dir / "hatecheck"
+    rows = list(_dict_rows(_require(folder / "test_suite_cases.csv")))
+    annotations_path = folder / "test_suite_annotations.csv"
+    votes: dict[str, float | None] = {}
+    if annotations_path.is_file():
+        for row in _dict_rows(annotations_path):
+            hateful, other = _float(row["count_label_h"]), _float(row["count_label_nh"])
+            total = None if hateful is None or other is None else hateful + other
+            votes[row["case_id"]] = _fraction(hateful, total)
+    template_functionality = {row["templ_id"]: row["functionality"] for row in rows}
+    for row in rows:
+        functionality = row["functionality"]
+        base = template_functionality.get(row["ref_templ_id"], functionality)
+        threat = base in _THREAT_TEMPLATES and functionality not in _THREAT_DEFUSING
+        identity = votes.get(row["case_id"])
+        if identity is None:
+            identity = 1.0 if row["label_gold"].strip() == "hateful" else 0.0
+        labels = {
+            IDENTITY_ATTACK: identity,
+            THREAT: 1.0 if threat else 0.0,
+            PROFANITY: 1.0 if functionality.startswith("profanity_") else None,
+        }
+        yield _example(row["test_case"], labels, "hatecheck", f"hatecheck:{functionality}")
+
+
+# --------------------------------------------------------------------------- jigsaw (IBM sample)
+
+_JIGSAW_COLUMNS: Mapping[str, str] = MappingProxyType(
+    {
+        TOXICITY: "toxic",
+        SEVERE_TOXICITY: "severe_toxic",
+        IDENTITY_ATTACK: "identity_hate",
+        INSULT: "insult",
+        PROFANITY: "obscene",
+        THREAT: "threat",
+    }
+)
+
+
+def _jigsaw_ibm(data_dir: Path) -> Iterator[LabelledText]:
+    """IBM's 101-comment sample of the Jigsaw 2018 test set (lower-cased Wikipedia talk).
+
+    The six toxicity attributes <- the binary columns (``obscene`` -> PROFANITY, ``identity_hate``
+    -> IDENTITY_ATTACK, others by name). A smoke-test fixture; group = a run of rows.
+    """
+    path = _require(data_dir / "jigsaw_toxic_sample_ibm" / "test_examples.csv")
+    for index, row in enumerate(_dict_rows(path)):
+        labels = {name: _float(row[column]) for name, column in _JIGSAW_COLUMNS.items()}
+        yield _example(row["comment_text"], labels, "jigsaw_ibm", _row_group("jigsaw_ibm", index))
+
+
+# --------------------------------------------------------------------------- registry
+
+
+def _corpus(
+    name: str,
+    licence: str,
+    flags: tuple[str, ...],
+    attributes: Iterable[str],
+    description: str,
+    raw: Callable[[Path], Iterable[LabelledText]],
+) -> Corpus:
+    wanted = set(attributes)
+    ordered = tuple(a for a in ATTRIBUTE_NAMES if a in wanted)
+    return Corpus(name, licence, flags, ordered, description, _finalised(raw))
+
+
+_ALL: tuple[Corpus, ...] = (
+    _corpus(
+        "c3",
+        "none stated (source SOCC: CC BY-NC-SA 4.0)",
+        ("NC", "SA"),
+        (REASONING, PERSONAL_STORY, RESPECT, NUANCE, AFFINITY, TOXICITY, INSULT),
+        "Globe and Mail comments; constructiveness and toxicity vote shares (NUANCE, AFFINITY "
+        "weak proxies).",
+        _c3,
+    ),
+    _corpus(
+        "decodingtrust",
+        "CC BY-SA 4.0",
+        ("SA",),
+        _PRODUCTION,
+        "Web-text prompts and continuations with 2020 Perspective scores (calibration set).",
+        _decodingtrust,
+    ),
+    _corpus(
+        "ucc",
+        "CC BY-NC-SA 4.0",
+        ("NC", "SA"),
+        (TOXICITY, INSULT, RESPECT, IDENTITY_ATTACK, NUANCE),
+        "Globe and Mail comments; unhealthy-conversation labels as confidence-weighted "
+        "probabilities.",
+        _ucc,
+    ),
+    _corpus(
+        "epitome",
+        "Althoff academic licence (non-commercial; unclear)",
+        ("NC",),
+        (COMPASSION, CURIOSITY),
+        "Mental-health Reddit responses; emotional-reaction and exploration levels / 2.",
+        _epitome,
+    ),
+    _corpus(
+        "davidson",
+        "MIT",
+        (),
+        (TOXICITY, PROFANITY, IDENTITY_ATTACK),
+        "Tweets; hate / offensive / neither vote shares.",
+        _davidson,
+    ),
+    _corpus(
+        "olid",
+        "none stated",
+        ("UNKNOWN",),
+        (TOXICITY, INSULT, IDENTITY_ATTACK, PROFANITY),
+        "Tweets; OLID offensive / targeted / target-type labels (binary).",
+        _olid,
+    ),
+    _corpus(
+        "stanford_politeness",
+        "none stated",
+        ("UNKNOWN",),
+        (RESPECT,),
+        "Wikipedia and Stack Exchange requests; RESPECT = sigmoid(2 z) of politeness.",
+        _stanford_politeness,
+    ),
+    _corpus(
+        "ukpconvarg1",
+        "CC BY 4.0",
+        (),
+        (REASONING,),
+        "Debate-portal arguments; REASONING = within-topic convincingness rank.",
+        _ukpconvarg1,
+    ),
+    _corpus(
+        "ukpconvarg2",
+        "conflict: CC BY 4.0 (README) vs CC BY-NC-SA 4.0 (LICENSE.txt)",
+        ("NC", "SA"),
+        (NUANCE,),
+        "Debate-portal argument pairs; NUANCE from the 'balanced, several viewpoints' reason.",
+        _ukpconvarg2,
+    ),
+    _corpus(
+        "ethos",
+        "GNU GPLv3",
+        ("GPL",),
+        (TOXICITY, IDENTITY_ATTACK, THREAT),
+        "YouTube/Reddit comments; hate, identity-category and violence fractions.",
+        _ethos,
+    ),
+    _corpus(
+        "hatecheck",
+        "CC BY 4.0",
+        (),
+        (IDENTITY_ATTACK, THREAT, PROFANITY),
+        "Synthetic functional hate-speech tests (diagnostic); hateful vote share, threat cases.",
+        _hatecheck,
+    ),
+    _corpus(
+        "jigsaw_ibm",
+        "CC0 (sample README); repository Apache-2.0",
+        (),
+        _PRODUCTION,
+        "101 Wikipedia talk comments from the Jigsaw 2018 test set; six binary labels (fixture).",
+        _jigsaw_ibm,
+    ),
+)
+
+#: Every corpus loader by name. Read-only.
+CORPORA: Mapping[str, Corpus] = MappingProxyType({corpus.name: corpus for corpus in _ALL})
+
+
+def load_corpus(name: str, data_dir: Path) -> list[LabelledText]:
+    """Load the corpus called ``name`` from the data root ``data_dir`` (holding ``c3/``, ...).
+
+    Raises ``ValueError`` for an unknown name (listing the valid ones) and
+    ``FileNotFoundError`` naming the expected path when a data file is missing.
+    """
+    corpus = CORPORA.get(name)
+    if corpus is None:
+        raise ValueError(f"Unknown corpus {name!r}. Valid corpora: {', '.join(CORPORA)}.")
+    return list(corpus.load(Path(data_dir)))
