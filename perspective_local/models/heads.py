@@ -1,0 +1,56 @@
+"""Per-attribute heads: one logistic unit per attribute over the shared embedding.
+
+The heads of an artifact form one matrix, so all requested attributes of a window cost a
+single matrix product after the encoder pass. Rows follow registry (head) order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from perspective_local.models.attributes import ATTRIBUTE_NAMES, get_attribute
+
+
+class LinearHeads(torch.nn.Module):
+    """Logistic heads: ``probability = sigmoid(embedding @ weight[a] + bias[a])``."""
+
+    def __init__(self, attributes: Sequence[str], weight: np.ndarray, bias: np.ndarray) -> None:
+        super().__init__()
+        names = tuple(get_attribute(name).name for name in attributes)
+        if list(names) != [n for n in ATTRIBUTE_NAMES if n in names]:
+            raise ValueError(f"Heads must follow registry order {ATTRIBUTE_NAMES}, got {names}")
+        weight = np.asarray(weight, dtype=np.float32)
+        bias = np.asarray(bias, dtype=np.float32)
+        if weight.ndim != 2 or weight.shape[0] != len(names) or bias.shape != (len(names),):
+            raise ValueError(
+                f"Head shapes do not match {len(names)} attributes: weight {weight.shape}, "
+                f"bias {bias.shape}"
+            )
+        self.attributes = names
+        self.weight = torch.nn.Parameter(torch.from_numpy(weight), requires_grad=False)
+        self.bias = torch.nn.Parameter(torch.from_numpy(bias), requires_grad=False)
+
+    @property
+    def dimension(self) -> int:
+        return int(self.weight.shape[1])
+
+    def rows(self, attributes: Sequence[str]) -> list[int]:
+        """Head rows for ``attributes``; an attribute without a head is an error."""
+        missing = [a for a in attributes if a not in self.attributes]
+        if missing:
+            raise ValueError(
+                f"This model has no head for {', '.join(missing)}; it serves "
+                f"{', '.join(self.attributes)}."
+            )
+        return [self.attributes.index(a) for a in attributes]
+
+    def forward(self, embeddings: torch.Tensor, rows: list[int] | None = None) -> torch.Tensor:
+        weight: torch.Tensor = self.weight
+        bias: torch.Tensor = self.bias
+        if rows is not None:
+            weight, bias = weight[rows], bias[rows]
+        logits = embeddings.to(weight.dtype) @ weight.T + bias
+        return torch.sigmoid(logits)

@@ -1,0 +1,151 @@
+"""Model artifacts on disk: a directory with ``manifest.json`` and ``heads.safetensors``.
+
+The manifest describes the artifact completely (name, version, encoder, attribute order,
+training data with licences, held-out metrics, package versions), so a score can always be
+traced back to the model that produced it. Loading refuses an artifact whose attributes
+the registry does not know.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from perspective_local.models.attributes import ATTRIBUTE_NAMES, ATTRIBUTES
+
+MANIFEST_FILE = "manifest.json"
+HEADS_FILE = "heads.safetensors"
+#: The artifact that ships inside the package and serves by default.
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default"
+
+
+class ArtifactError(ValueError):
+    """A model directory that is missing files or disagrees with the registry."""
+
+
+@dataclass(frozen=True)
+class EncoderSpec:
+    """Which encoder the heads were trained on, and how it tokenises."""
+
+    id: str
+    max_length: int
+    window_overlap: int
+    dimension: int
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """Everything an artifact says about itself."""
+
+    name: str
+    version: str
+    encoder: EncoderSpec
+    attributes: tuple[str, ...]
+    #: Per corpus: licence, flags, texts used, attributes labelled.
+    training_data: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Per attribute: held-out metrics (ROC-AUC, Spearman, ...), how the split was made.
+    metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: How the artifact was produced: command, date, seed, package versions.
+    provenance: dict[str, Any] = field(default_factory=dict)
+    heads_sha256: str = ""
+
+    @property
+    def model_version(self) -> str:
+        """The string stamped on every score this artifact produces."""
+        return f"{self.name}@{self.version}"
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=False) + "\n"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Manifest:
+        try:
+            return cls(
+                name=str(data["name"]),
+                version=str(data["version"]),
+                encoder=EncoderSpec(**data["encoder"]),
+                attributes=tuple(data["attributes"]),
+                training_data=dict(data.get("training_data", {})),
+                metrics=dict(data.get("metrics", {})),
+                provenance=dict(data.get("provenance", {})),
+                heads_sha256=str(data.get("heads_sha256", "")),
+            )
+        except (KeyError, TypeError) as exc:
+            raise ArtifactError(f"Malformed {MANIFEST_FILE}: {exc!r}") from exc
+
+
+def check_attributes(attributes: tuple[str, ...]) -> None:
+    """Refuse attribute lists that the registry does not know or orders differently."""
+    unknown = [a for a in attributes if a not in ATTRIBUTES]
+    if unknown:
+        raise ArtifactError(
+            f"Artifact names attributes the registry does not know: {', '.join(unknown)}. "
+            f"Known: {', '.join(ATTRIBUTE_NAMES)}."
+        )
+    if list(attributes) != [a for a in ATTRIBUTE_NAMES if a in attributes]:
+        raise ArtifactError(f"Artifact attributes are not in registry order: {attributes}")
+
+
+def save_artifact(
+    directory: Path, manifest: Manifest, weight: np.ndarray, bias: np.ndarray
+) -> Manifest:
+    """Write heads and manifest to ``directory``; returns the manifest with the heads hash."""
+    from safetensors.numpy import save_file
+
+    check_attributes(manifest.attributes)
+    directory.mkdir(parents=True, exist_ok=True)
+    heads_path = directory / HEADS_FILE
+    save_file(
+        {"weight": np.ascontiguousarray(weight, dtype=np.float32),
+         "bias": np.ascontiguousarray(bias, dtype=np.float32)},
+        str(heads_path),
+        metadata={"attributes": ",".join(manifest.attributes)},
+    )  # fmt: skip
+    digest = hashlib.sha256(heads_path.read_bytes()).hexdigest()
+    manifest = Manifest(**{**manifest.__dict__, "heads_sha256": digest})
+    (directory / MANIFEST_FILE).write_text(manifest.to_json(), encoding="utf-8")
+    return manifest
+
+
+def load_manifest(directory: Path) -> Manifest:
+    path = directory / MANIFEST_FILE
+    if not path.is_file():
+        raise ArtifactError(f"Not a model directory: {path} does not exist.")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ArtifactError(f"{path} is not valid JSON: {exc}") from exc
+    manifest = Manifest.from_dict(data)
+    check_attributes(manifest.attributes)
+    return manifest
+
+
+def load_artifact(directory: Path) -> tuple[Manifest, np.ndarray, np.ndarray]:
+    """Read and check an artifact: its manifest, head weights and biases."""
+    from safetensors.numpy import load_file
+
+    directory = Path(directory)
+    manifest = load_manifest(directory)
+    heads_path = directory / HEADS_FILE
+    if not heads_path.is_file():
+        raise ArtifactError(f"Model directory {directory} has no {HEADS_FILE}.")
+    if manifest.heads_sha256:
+        digest = hashlib.sha256(heads_path.read_bytes()).hexdigest()
+        if digest != manifest.heads_sha256:
+            raise ArtifactError(
+                f"{heads_path} does not match its manifest (sha256 {digest[:12]}..., "
+                f"expected {manifest.heads_sha256[:12]}...): the file was changed or damaged."
+            )
+    tensors = load_file(str(heads_path))
+    weight, bias = tensors["weight"], tensors["bias"]
+    if weight.shape != (len(manifest.attributes), manifest.encoder.dimension):
+        raise ArtifactError(
+            f"Head weights have shape {weight.shape}, expected "
+            f"({len(manifest.attributes)}, {manifest.encoder.dimension})."
+        )
+    return manifest, weight, bias

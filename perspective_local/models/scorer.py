@@ -1,0 +1,129 @@
+"""``Scorer``: load an artifact and score texts for any set of attributes, offline.
+
+How a text is scored: it is tokenised into windows of at most ``max_length`` tokens (a
+longer text gets several overlapping windows); windows from all texts are sorted by length
+and run through the encoder in batches; each window's embedding feeds every requested head;
+a text's score for an attribute is the **maximum over its windows**, because an attribute
+present anywhere in a long text is present in the text (as Perspective reads it: would a
+reader perceive the attribute in this comment).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from perspective_local.models.attributes import resolve_attributes
+from perspective_local.models.encoder import Encoder, Windows
+from perspective_local.models.heads import LinearHeads
+from perspective_local.models.io import DEFAULT_MODEL_DIR, Manifest, load_artifact
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Probabilities for a list of texts: one row per text, one column per attribute."""
+
+    attributes: tuple[str, ...]
+    values: np.ndarray
+    model_version: str
+
+    def __len__(self) -> int:
+        return int(self.values.shape[0])
+
+    def __getitem__(self, index: int) -> dict[str, float]:
+        row = self.values[index]
+        return {name: float(row[j]) for j, name in enumerate(self.attributes)}
+
+    def __iter__(self) -> Iterator[dict[str, float]]:
+        return (self[i] for i in range(len(self)))
+
+    def column(self, attribute: str) -> np.ndarray:
+        """All texts' scores for one attribute."""
+        return self.values[:, self.attributes.index(attribute)]
+
+    def to_dicts(self) -> list[dict[str, float]]:
+        return list(self)
+
+
+class Scorer:
+    """An encoder plus the heads of one artifact, ready to score."""
+
+    def __init__(self, encoder: Encoder, heads: LinearHeads, manifest: Manifest) -> None:
+        if heads.dimension != encoder.dimension:
+            raise ValueError(
+                f"Heads expect {heads.dimension}-dimensional embeddings but the encoder "
+                f"gives {encoder.dimension}."
+            )
+        self.encoder = encoder
+        self.heads = heads.to(encoder.device)
+        self.manifest = manifest
+
+    @classmethod
+    def load(
+        cls, model_dir: Path | str | None = None, *, device: str | None = None,
+        encoder_path: Path | None = None,
+    ) -> Scorer:  # fmt: skip
+        """Load the artifact in ``model_dir`` (default: the packaged model) onto ``device``."""
+        manifest, weight, bias = load_artifact(Path(model_dir or DEFAULT_MODEL_DIR))
+        encoder = Encoder(
+            encoder_path,
+            device=device,
+            max_length=manifest.encoder.max_length,
+            window_overlap=manifest.encoder.window_overlap,
+        )
+        return cls(encoder, LinearHeads(manifest.attributes, weight, bias), manifest)
+
+    @classmethod
+    def default(cls, *, device: str | None = None) -> Scorer:
+        """The built-in model: all-MiniLM-L6-v2 with the shipped heads."""
+        return cls.load(None, device=device)
+
+    @property
+    def model_version(self) -> str:
+        return self.manifest.model_version
+
+    @property
+    def attributes(self) -> tuple[str, ...]:
+        return self.heads.attributes
+
+    def score(
+        self,
+        texts: str | Sequence[str],
+        attributes: str | Sequence[str] | None = None,
+        *,
+        batch_size: int = 32,
+    ) -> Scores:
+        """Score ``texts`` (a string or a list) for ``attributes`` (default: all served)."""
+        if isinstance(texts, str):
+            texts = [texts]
+        bad = [i for i, t in enumerate(texts) if not isinstance(t, str)]
+        if bad:
+            raise TypeError(
+                f"Texts must be strings; item {bad[0]} is {type(texts[bad[0]]).__name__}"
+            )
+        names = self.attributes if attributes is None else resolve_attributes(attributes)
+        windows = self.encoder.windows(texts)
+        return Scores(names, self.score_windows(windows, names, batch_size), self.model_version)
+
+    def score_windows(
+        self, windows: Windows, attributes: Sequence[str], batch_size: int
+    ) -> np.ndarray:
+        """Per-text probabilities (max over each text's windows) for tokenised texts."""
+        rows = self.heads.rows(attributes)
+        per_window = np.zeros((len(windows), len(rows)), dtype=np.float32)
+        for indices in self.encoder.batches(windows, batch_size):
+            per_window[indices] = self.forward(windows, indices, rows)
+        per_text = np.zeros((windows.n_texts, len(rows)), dtype=np.float32)
+        np.maximum.at(per_text, windows.text_index, per_window)
+        return per_text
+
+    @torch.inference_mode()
+    def forward(self, windows: Windows, indices: np.ndarray, rows: list[int]) -> np.ndarray:
+        """Probabilities for one batch of windows; the only host/device copy is the result."""
+        embeddings = self.encoder.embed_windows(windows, indices)
+        probabilities: np.ndarray = self.heads(embeddings, rows).cpu().numpy()
+        return probabilities
