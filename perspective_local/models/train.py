@@ -1,0 +1,279 @@
+"""Train the attribute heads: frozen encoder embeddings in, a model artifact out.
+
+The recipe (deliberately simple; richer training is a separate piece of work):
+1. load the labelled corpora (``models.corpora``), soft labels in [0, 1];
+2. embed every distinct text once with the frozen encoder, through an on-disk cache, so
+   re-training the heads takes seconds;
+3. per attribute, fit an L2-regularised logistic regression on the soft labels (each text
+   counts as a positive with weight p and a negative with weight 1 - p), choosing the
+   regularisation on a validation split made by *group* (article, thread, topic), so texts
+   of one discussion never sit on both sides;
+4. report held-out ROC-AUC and Spearman for the chosen setting, refit on all the data, and
+   write the artifact with a manifest naming every corpus and licence used.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import platform
+import zlib
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from perspective_local import __version__
+from perspective_local.models.attributes import ATTRIBUTE_NAMES
+from perspective_local.models.corpora import CORPORA, LabelledText, load_corpus
+from perspective_local.models.encoder import DEFAULT_ENCODER_ID, Encoder
+from perspective_local.models.io import EncoderSpec, Manifest, save_artifact
+
+log = logging.getLogger(__name__)
+
+#: Corpora the default model trains on. ETHOS (GPL) and the diagnostic sets (HateCheck,
+#: the Jigsaw IBM sample) are left out; evaluation uses the diagnostic ones.
+DEFAULT_CORPORA: tuple[str, ...] = (
+    "c3", "decodingtrust", "ucc", "epitome", "davidson", "olid",
+    "stanford_politeness", "ukpconvarg1", "ukpconvarg2",
+)  # fmt: skip
+#: Inverse regularisation strengths tried per attribute.
+C_GRID: tuple[float, ...] = (0.3, 1.0, 3.0, 10.0)
+#: Share of groups held out for validation.
+VALIDATION_SHARE = 0.2
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    data_dir: Path
+    out_dir: Path
+    corpora: tuple[str, ...] = DEFAULT_CORPORA
+    cache_dir: Path | None = None
+    #: At most this many texts per corpus (a seeded random sample); ``None`` keeps all.
+    max_texts_per_corpus: int | None = 10_000
+    seed: int = 0
+    device: str | None = None
+    batch_size: int = 64
+    name: str = "minilm-l6-heads"
+    version: str = __version__
+    #: The command line that produced the artifact, recorded in its manifest.
+    command: str = ""
+
+
+class EmbeddingCache:
+    """Embeddings of texts on disk, keyed by the text's SHA-1, one file per encoder."""
+
+    def __init__(self, directory: Path | None, encoder_id: str) -> None:
+        key = hashlib.sha1(encoder_id.encode()).hexdigest()[:12]
+        self.path = directory / f"embeddings-{key}.npz" if directory else None
+        self.rows: dict[bytes, np.ndarray] = {}
+        if self.path and self.path.exists():
+            with np.load(self.path) as stored:
+                self.rows = dict(zip(stored["keys"].tolist(), stored["vectors"], strict=True))
+
+    @staticmethod
+    def key(text: str) -> bytes:
+        return hashlib.sha1(text.encode("utf-8")).digest()
+
+    def embed(self, texts: Sequence[str], embed: Callable[[list[str]], np.ndarray]) -> np.ndarray:
+        missing = list(dict.fromkeys(t for t in texts if self.key(t) not in self.rows))
+        if missing:
+            log.info("embedding %d new texts (%d cached)", len(missing), len(self.rows))
+            for text, vector in zip(missing, embed(missing), strict=True):
+                self.rows[self.key(text)] = vector
+            self.save()
+        return np.stack([self.rows[self.key(t)] for t in texts])
+
+    def save(self) -> None:
+        if self.path is None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        keys = np.array(list(self.rows), dtype="S20")
+        vectors = np.stack(list(self.rows.values())).astype(np.float32)
+        tmp = self.path.with_suffix(".tmp.npz")
+        np.savez(tmp, keys=keys, vectors=vectors)
+        tmp.replace(self.path)
+
+
+def is_validation_group(group: str) -> bool:
+    """Deterministic group-level split: the same group always lands on the same side."""
+    return zlib.crc32(group.encode("utf-8")) % 1000 < VALIDATION_SHARE * 1000
+
+
+def sample_corpus(texts: list[LabelledText], limit: int | None, seed: int) -> list[LabelledText]:
+    if limit is None or len(texts) <= limit:
+        return texts
+    rng = np.random.default_rng(seed)
+    keep = np.sort(rng.choice(len(texts), size=limit, replace=False))
+    return [texts[i] for i in keep]
+
+
+def fit_logistic(
+    x: np.ndarray, target: np.ndarray, c: float, seed: int
+) -> tuple[np.ndarray, float]:
+    """Logistic regression on soft targets, by duplicating rows with weights p and 1 - p."""
+    from sklearn.linear_model import LogisticRegression
+
+    xx = np.concatenate([x, x])
+    yy = np.concatenate([np.ones(len(x)), np.zeros(len(x))])
+    ww = np.concatenate([target, 1.0 - target])
+    keep = ww > 0
+    model = LogisticRegression(C=c, max_iter=2000, random_state=seed)
+    model.fit(xx[keep], yy[keep], sample_weight=ww[keep])
+    return model.coef_[0].astype(np.float32), float(model.intercept_[0])
+
+
+def predict(x: np.ndarray, weight: np.ndarray, bias: float) -> np.ndarray:
+    probabilities: np.ndarray = 1.0 / (1.0 + np.exp(-(x @ weight + bias)))
+    return probabilities
+
+
+def held_out_metrics(target: np.ndarray, predicted: np.ndarray) -> dict[str, float | int | None]:
+    """ROC-AUC with labels binarised at 0.5, Spearman against the soft labels, log-loss."""
+    from scipy.stats import spearmanr
+    from sklearn.metrics import roc_auc_score
+
+    positives = target >= 0.5
+    auc = float(roc_auc_score(positives, predicted)) if 0 < positives.sum() < len(target) else None
+    rho = float(spearmanr(target, predicted).statistic) if np.ptp(target) > 0 else None
+    clipped = np.clip(predicted, 1e-7, 1 - 1e-7)
+    log_loss = float(-np.mean(target * np.log(clipped) + (1 - target) * np.log(1 - clipped)))
+    return {
+        "roc_auc": auc,
+        "spearman": rho,
+        "log_loss": log_loss,
+        "n": len(target),
+        "n_positive": int(positives.sum()),
+    }
+
+
+def train_attribute(
+    attribute: str, examples: list[tuple[np.ndarray, float, str, str]], seed: int
+) -> tuple[np.ndarray, float, dict[str, Any]]:
+    """Choose C on the group split, report held-out metrics, refit on everything."""
+    x = np.stack([e[0] for e in examples])
+    y = np.array([e[1] for e in examples], dtype=np.float64)
+    sources = np.array([e[3] for e in examples])
+    val = np.array([is_validation_group(e[2]) for e in examples])
+    if val.all() or not val.any():
+        raise ValueError(f"{attribute}: the group split left one side empty; need more groups.")
+    best: tuple[float, float, dict[str, Any], np.ndarray] | None = None
+    for c in C_GRID:
+        w, b = fit_logistic(x[~val], y[~val], c, seed)
+        predicted = predict(x[val], w, b)
+        metrics = held_out_metrics(y[val], predicted)
+        loss = float(metrics["log_loss"] or 0.0)
+        if best is None or loss < best[1]:
+            best = (c, loss, metrics, predicted)
+    assert best is not None
+    c, _, metrics, predicted = best
+    by_source = {
+        source: held_out_metrics(y[val][sources[val] == source], predicted[sources[val] == source])
+        for source in sorted(set(sources[val]))
+    }
+    weight, bias = fit_logistic(x, y, c, seed)
+    report = {
+        **metrics, "C": c, "n_train": int((~val).sum()), "n_total": len(y),
+        "sources": sorted(set(sources.tolist())), "by_source": by_source,
+    }  # fmt: skip
+    return weight, bias, report
+
+
+def train(config: TrainConfig, *, progress: Callable[[str], None] = print) -> Manifest:
+    """Train heads for every attribute the chosen corpora label; write the artifact."""
+    corpora: dict[str, list[LabelledText]] = {}
+    for name in config.corpora:
+        loaded = load_corpus(name, config.data_dir)
+        corpora[name] = sample_corpus(loaded, config.max_texts_per_corpus, config.seed)
+        progress(f"{name}: {len(corpora[name])} texts (of {len(loaded)})")
+    labelled = {a for rows in corpora.values() for t in rows for a in t.labels}
+    missing = [a for a in ATTRIBUTE_NAMES if a not in labelled]
+    if missing:
+        raise ValueError(
+            f"No training labels for {', '.join(missing)} in corpora {', '.join(config.corpora)}."
+        )
+    texts = list(dict.fromkeys(t.text for rows in corpora.values() for t in rows))
+    encoder = Encoder(device=config.device)
+    cache = EmbeddingCache(config.cache_dir, DEFAULT_ENCODER_ID)
+    progress(f"embedding {len(texts)} distinct texts on {encoder.device}")
+    vectors = cache.embed(texts, lambda batch: encoder.embed(batch, batch_size=config.batch_size))
+    row_of = {text: i for i, text in enumerate(texts)}
+
+    by_attribute: dict[str, list[tuple[np.ndarray, float, str, str]]] = defaultdict(list)
+    for source, rows in corpora.items():
+        for item in rows:
+            for attribute, value in item.labels.items():
+                by_attribute[attribute].append(
+                    (vectors[row_of[item.text]], float(value), item.group, source)
+                )
+    weights, biases, metrics = [], [], {}
+    for attribute in ATTRIBUTE_NAMES:
+        w, b, report = train_attribute(attribute, by_attribute[attribute], config.seed)
+        weights.append(w)
+        biases.append(b)
+        metrics[attribute] = report
+        progress(
+            f"{attribute}: n={report['n_total']} C={report['C']} "
+            f"held-out AUC={_fmt(report['roc_auc'])} Spearman={_fmt(report['spearman'])}"
+        )
+    manifest = Manifest(
+        name=config.name,
+        version=config.version,
+        encoder=EncoderSpec(
+            DEFAULT_ENCODER_ID, encoder.max_length, encoder.window_overlap, encoder.dimension
+        ),
+        attributes=ATTRIBUTE_NAMES,
+        training_data=_training_data(corpora),
+        metrics=metrics,
+        provenance=_provenance(config),
+    )
+    return save_artifact(config.out_dir, manifest, np.stack(weights), np.array(biases))
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def _training_data(corpora: dict[str, list[LabelledText]]) -> dict[str, dict[str, Any]]:
+    out = {}
+    for name, rows in corpora.items():
+        corpus = CORPORA[name]
+        counts: dict[str, int] = defaultdict(int)
+        for row in rows:
+            for attribute in row.labels:
+                counts[attribute] += 1
+        out[name] = {
+            "licence": corpus.licence,
+            "flags": list(corpus.flags),
+            "description": corpus.description,
+            "texts": len(rows),
+            "labels": dict(sorted(counts.items())),
+        }
+    return out
+
+
+def _provenance(config: TrainConfig) -> dict[str, Any]:
+    import sklearn
+    import torch
+    import transformers
+
+    return {
+        "created": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "command": config.command,
+        "corpora": list(config.corpora),
+        "seed": config.seed,
+        "max_texts_per_corpus": config.max_texts_per_corpus,
+        "split": f"crc32(group) -> {VALIDATION_SHARE:.0%} of groups held out for validation",
+        "objective": "logistic regression on soft labels, C chosen by held-out log-loss",
+        "versions": {
+            "perspective_local": __version__,
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+            "scikit-learn": sklearn.__version__,
+        },
+    }
