@@ -51,7 +51,12 @@ def pick_device(requested: str | None = None) -> torch.device:
     """
     if requested is None or requested == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(requested)
+    try:
+        device = torch.device(requested)
+    except RuntimeError:
+        raise ValueError(
+            f"Unsupported device {requested!r}: use auto, cpu, cuda or cuda:N."
+        ) from None
     if device.type == "cuda":
         if not torch.cuda.is_available():
             raise ValueError(f"Device {requested!r} requested but CUDA is not available here.")

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import logging
 import platform
 import zlib
 from collections import defaultdict
@@ -32,8 +31,6 @@ from perspective_local.models.attributes import ATTRIBUTE_NAMES
 from perspective_local.models.corpora import CORPORA, LabelledText, load_corpus
 from perspective_local.models.encoder import DEFAULT_ENCODER_ID, Encoder
 from perspective_local.models.io import EncoderSpec, Manifest, save_artifact
-
-log = logging.getLogger(__name__)
 
 #: Corpora the default model trains on. ETHOS (GPL) and the diagnostic sets (HateCheck,
 #: the Jigsaw IBM sample) are left out; evaluation uses the diagnostic ones.
@@ -79,13 +76,25 @@ class EmbeddingCache:
     def key(text: str) -> bytes:
         return hashlib.sha1(text.encode("utf-8")).digest()
 
-    def embed(self, texts: Sequence[str], embed: Callable[[list[str]], np.ndarray]) -> np.ndarray:
+    def embed(
+        self,
+        texts: Sequence[str],
+        embed: Callable[[list[str]], np.ndarray],
+        *,
+        chunk: int = 2048,
+        progress: Callable[[int, int], None] = lambda done, total: None,
+    ) -> np.ndarray:
+        """Vectors for ``texts``, embedding only those not cached, ``chunk`` at a time.
+
+        The cache is saved after every chunk, so an interrupted run loses at most one chunk.
+        """
         missing = list(dict.fromkeys(t for t in texts if self.key(t) not in self.rows))
-        if missing:
-            log.info("embedding %d new texts (%d cached)", len(missing), len(self.rows))
-            for text, vector in zip(missing, embed(missing), strict=True):
+        for start in range(0, len(missing), chunk):
+            batch = missing[start : start + chunk]
+            for text, vector in zip(batch, embed(batch), strict=True):
                 self.rows[self.key(text)] = vector
             self.save()
+            progress(start + len(batch), len(missing))
         return np.stack([self.rows[self.key(t)] for t in texts])
 
     def save(self) -> None:
@@ -199,8 +208,12 @@ def train(config: TrainConfig, *, progress: Callable[[str], None] = print) -> Ma
     texts = list(dict.fromkeys(t.text for rows in corpora.values() for t in rows))
     encoder = Encoder(device=config.device)
     cache = EmbeddingCache(config.cache_dir, DEFAULT_ENCODER_ID)
-    progress(f"embedding {len(texts)} distinct texts on {encoder.device}")
-    vectors = cache.embed(texts, lambda batch: encoder.embed(batch, batch_size=config.batch_size))
+    progress(f"{len(texts)} distinct texts; embedding on {encoder.device}")
+    vectors = cache.embed(
+        texts,
+        lambda batch: encoder.embed(batch, batch_size=config.batch_size),
+        progress=lambda done, total: progress(f"embedded {done}/{total} new texts"),
+    )
     row_of = {text: i for i, text in enumerate(texts)}
 
     by_attribute: dict[str, list[tuple[np.ndarray, float, str, str]]] = defaultdict(list)
