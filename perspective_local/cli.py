@@ -1,0 +1,285 @@
+"""The ``perspective-local`` command: composes the commands of every sub-package.
+
+Each command is a small function; heavy imports (torch, the model) happen inside the
+command that needs them, so ``perspective-local --help`` is instant. Results go to stdout,
+diagnostics to stderr. Exit codes: 0 success, 1 unexpected failure, 2 bad usage or bad
+input.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from perspective_local import __version__
+from perspective_local.settings import Settings, SettingsError
+
+app = typer.Typer(
+    name="perspective-local",
+    help="Score texts for Perspective API attributes on your own machine.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+
+EXIT_USAGE = 2
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="TOML settings file.",
+        envvar="PERSPECTIVE_LOCAL_CONFIG",
+        rich_help_panel="Settings",
+        show_envvar=True,
+    ),
+]
+DeviceOption = Annotated[
+    str | None,
+    typer.Option(
+        help="auto, cpu, cuda or cuda:N  [default: auto; env: PERSPECTIVE_LOCAL_DEVICE]",
+        rich_help_panel="Model",
+    ),
+]
+ModelDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="Model directory  [default: the packaged model; env: PERSPECTIVE_LOCAL_MODEL_DIR]",
+        rich_help_panel="Model",
+    ),
+]
+
+
+def load_settings(config: Path | None, **flags: Any) -> Settings:
+    try:
+        settings = Settings.load(config_file=config, **flags)
+    except SettingsError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(EXIT_USAGE) from None
+    from perspective_local.logs import configure_logging
+
+    configure_logging(settings.log_level, settings.log_format)
+    return settings
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+@app.command()
+def score(
+    input: Annotated[
+        str, typer.Argument(help="Records to score (JSONL, CSV, Parquet; - for stdin).")
+    ],
+    output: Annotated[
+        str, typer.Option("--output", "-o", help="Where to write scored records (- for stdout).")
+    ],
+    attributes: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated attributes  [default: all]", rich_help_panel="Request"),
+    ] = None,
+    batch_size: Annotated[
+        int | None,
+        typer.Option(help="Windows per forward pass  [default: 32]", rich_help_panel="Model"),
+    ] = None,
+    device: DeviceOption = None,
+    model_dir: ModelDirOption = None,
+    input_format: Annotated[
+        str | None,
+        typer.Option(
+            help="jsonl, csv or parquet  [default: from the suffix]", rich_help_panel="Input"
+        ),
+    ] = None,
+    output_format: Annotated[
+        str | None,
+        typer.Option(
+            help="jsonl, csv or parquet  [default: from the suffix]", rich_help_panel="Output"
+        ),
+    ] = None,
+    text_field: Annotated[
+        str, typer.Option(help="Field holding the text.", rich_help_panel="Input")
+    ] = "text",
+    id_field: Annotated[
+        str, typer.Option(help="Field holding the record id.", rich_help_panel="Input")
+    ] = "id",
+    fail_fast: Annotated[
+        bool,
+        typer.Option(
+            "--fail-fast",
+            help="Stop at the first bad record instead of skipping it.",
+            rich_help_panel="Input",
+        ),
+    ] = False,
+    chunk_size: Annotated[
+        int, typer.Option(help="Records scored and written together.", rich_help_panel="Output")
+    ] = 256,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
+    config: ConfigOption = None,
+) -> None:
+    """Score a file of texts for Perspective attributes, offline.
+
+    Every output record is the input record plus "scores" (attribute -> probability) and
+    "model_version". Records without an id get their line number as "id". Re-running with
+    the same OUTPUT skips records already written there, so an interrupted run resumes.
+    """
+    from perspective_local.client.batch import BadRecordError, ScoreJob, run_job, total_records
+    from perspective_local.client.progress import progress_bar
+    from perspective_local.client.records import RecordError, detect_format
+    from perspective_local.models.attributes import UnknownAttributeError, resolve_attributes
+
+    settings = load_settings(config, device=device, model_dir=model_dir, batch_size=batch_size)
+    try:
+        job = ScoreJob(
+            input=input,
+            output=output,
+            input_format=detect_format(input, input_format),
+            output_format=detect_format(output, output_format),
+            attributes=resolve_attributes(attributes) if attributes else None,
+            text_field=text_field,
+            id_field=id_field,
+            on_bad_record="fail" if fail_fast else "skip",
+            chunk_size=chunk_size,
+        )
+        total = total_records(job)
+    except (RecordError, UnknownAttributeError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    if chunk_size < 1:
+        raise fail("--chunk-size must be at least 1")
+
+    from perspective_local.client.local import LocalBackend
+
+    try:
+        backend = LocalBackend(
+            settings.model_dir, device=settings.device, batch_size=settings.batch_size
+        )
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    err.print(f"model {backend.model_version} on {backend.device}", highlight=False)
+    try:
+        with progress_bar(total, "scoring", enabled=progress) as advance:
+            report = run_job(
+                job,
+                backend,
+                advance=advance,
+                on_bad=lambda bad: (
+                    err.print(f"[yellow]skipped[/yellow] {bad}", highlight=False)
+                    if not fail_fast
+                    else None
+                ),
+            )
+    except BadRecordError as exc:
+        raise fail(str(exc)) from None
+    except RecordError as exc:
+        raise fail(str(exc)) from None
+    err.print(
+        f"scored {report.scored} records in {report.seconds:.1f}s "
+        f"({report.texts_per_second:.1f} texts/s); {report.already_done} already in "
+        f"{output}; {len(report.bad)} bad records skipped",
+        highlight=False,
+    )
+
+
+@app.command()
+def attributes(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """List the attributes this installation can score."""
+    from perspective_local.models.attributes import ATTRIBUTES
+
+    if as_json:
+        rows = [
+            {
+                "name": a.name,
+                "group": a.group,
+                "languages": list(a.languages),
+                "backend": a.backend,
+                "definition": a.definition,
+            }
+            for a in ATTRIBUTES.values()
+        ]
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table("name", "group", "languages", "backend", "definition", show_lines=False)
+    for a in ATTRIBUTES.values():
+        table.add_row(a.name, a.group, ",".join(a.languages), a.backend, a.definition)
+    Console(width=200).print(table)
+
+
+@app.command()
+def version() -> None:
+    """Print the package version and the default model's version."""
+    from perspective_local.models.io import DEFAULT_MODEL_DIR, ArtifactError, load_manifest
+
+    typer.echo(f"perspective-local {__version__}")
+    try:
+        manifest = load_manifest(DEFAULT_MODEL_DIR)
+        typer.echo(f"default model {manifest.model_version} (encoder {manifest.encoder.id})")
+    except ArtifactError as exc:
+        typer.echo(f"default model: unavailable ({exc})")
+
+
+@app.command()
+def train(
+    out: Annotated[Path, typer.Option("--out", help="Directory for the new model artifact.")],
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Labelled corpora  [default: ../shared/data; env: PERSPECTIVE_LOCAL_DATA_DIR]"
+        ),
+    ] = None,
+    corpora: Annotated[
+        str | None, typer.Option(help="Comma-separated corpora  [default: the default set]")
+    ] = None,
+    max_texts_per_corpus: Annotated[
+        int, typer.Option(help="Seeded sample per corpus; 0 keeps all.")
+    ] = 10_000,
+    seed: Annotated[int, typer.Option(help="Random seed for sampling and fitting.")] = 0,
+    cache: Annotated[bool, typer.Option(help="Cache embeddings under the cache directory.")] = True,
+    device: DeviceOption = None,
+    batch_size: Annotated[int | None, typer.Option(help="Texts per forward pass.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Train the attribute heads on labelled corpora and write a model artifact.
+
+    The encoder stays frozen; each attribute gets a logistic head fitted on soft labels,
+    with held-out metrics from a split by article, thread or topic recorded in the
+    artifact's manifest.
+    """
+    import sys
+
+    from perspective_local.models.corpora import CORPORA
+    from perspective_local.models.train import DEFAULT_CORPORA, TrainConfig
+    from perspective_local.models.train import train as train_heads
+
+    settings = load_settings(config, device=device, data_dir=data_dir, batch_size=batch_size)
+    names = tuple(c.strip() for c in corpora.split(",")) if corpora else DEFAULT_CORPORA
+    unknown = [n for n in names if n not in CORPORA]
+    if unknown:
+        raise fail(f"Unknown corpora {', '.join(unknown)}; known: {', '.join(CORPORA)}.")
+    train_config = TrainConfig(
+        data_dir=settings.data_dir,
+        out_dir=out,
+        corpora=names,
+        cache_dir=settings.cache_dir if cache else None,
+        max_texts_per_corpus=max_texts_per_corpus or None,
+        seed=seed,
+        device=settings.device,
+        batch_size=settings.batch_size,
+        command="perspective-local " + " ".join(sys.argv[1:]),
+    )
+    try:
+        manifest = train_heads(train_config, progress=lambda line: err.print(line, highlight=False))
+    except (FileNotFoundError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    typer.echo(f"wrote {manifest.model_version} to {out}")
+
+
+def main() -> None:
+    app()

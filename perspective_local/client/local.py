@@ -1,0 +1,71 @@
+"""In-process scoring: the client's transport that runs the model in this process.
+
+It imports ``perspective_local.models`` (and so torch) only when first used, so
+``import perspective_local.client`` stays light.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from perspective_local.models.scorer import Scorer
+
+
+class LocalBackend:
+    """Scores texts with a model loaded in this process."""
+
+    def __init__(
+        self, model_dir: Path | None = None, *, device: str | None = None, batch_size: int = 32
+    ) -> None:
+        from perspective_local.models.scorer import Scorer
+
+        self.scorer: Scorer = Scorer.load(model_dir, device=device)
+        self.batch_size = batch_size
+
+    @classmethod
+    def from_scorer(cls, scorer: Scorer, *, batch_size: int = 32) -> LocalBackend:
+        """Wrap a scorer that is already loaded (one model shared by several jobs)."""
+        backend = cls.__new__(cls)
+        backend.scorer, backend.batch_size = scorer, batch_size
+        return backend
+
+    @property
+    def model_version(self) -> str:
+        return self.scorer.model_version
+
+    @property
+    def device(self) -> str:
+        return str(self.scorer.encoder.device)
+
+    def score(
+        self, texts: Sequence[str], attributes: Sequence[str] | None = None
+    ) -> list[dict[str, float]]:
+        return self.scorer.score(texts, attributes, batch_size=self.batch_size).to_dicts()
+
+
+def score_texts(
+    texts: Sequence[str],
+    attributes: Sequence[str] | None = None,
+    *,
+    device: str | None = None,
+    batch_size: int = 32,
+    model_dir: Path | None = None,
+    progress: bool = False,
+) -> tuple[list[dict[str, float]], str]:
+    """Score ``texts`` in-process; returns one ``{attribute: probability}`` per text and
+    the model version. With ``progress``, a progress bar goes to stderr."""
+    backend = LocalBackend(model_dir, device=device, batch_size=batch_size)
+    if not progress:
+        return backend.score(texts, attributes), backend.model_version
+    from perspective_local.client.progress import progress_bar
+
+    chunk = max(batch_size * 8, 256)
+    results: list[dict[str, float]] = []
+    with progress_bar(len(texts), "scoring") as advance:
+        for start in range(0, len(texts), chunk):
+            results += backend.score(texts[start : start + chunk], attributes)
+            advance(min(chunk, len(texts) - start))
+    return results, backend.model_version
