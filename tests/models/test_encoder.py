@@ -1,0 +1,69 @@
+import numpy as np
+import pytest
+
+from perspective_local.models.encoder import Encoder, default_encoder_path, pick_device
+
+
+@pytest.fixture(scope="module")
+def encoder(tiny_scorer):  # type: ignore[no-untyped-def]
+    return tiny_scorer.encoder
+
+
+def test_embeddings_match_sentence_transformers(encoder: Encoder) -> None:
+    """Our pooling must reproduce what sentence-transformers computes for this model."""
+    from sentence_transformers import SentenceTransformer
+
+    texts = ["The weather is lovely today.", "You are an idiot.", "Ça va? Emoji 🎉 too."]
+    reference = SentenceTransformer(str(default_encoder_path()), device="cpu").encode(
+        texts, normalize_embeddings=True
+    )
+    ours = encoder.embed(texts)
+    assert ours.shape == (3, 384)
+    np.testing.assert_allclose((ours * reference).sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_long_text_is_split_into_overlapping_windows(encoder: Encoder) -> None:
+    long_text = " ".join(f"word{i}" for i in range(600))
+    windows = encoder.windows(["short text", long_text])
+    per_text = np.bincount(windows.text_index)
+    assert per_text[0] == 1 and per_text[1] >= 3
+    assert max(windows.lengths()) <= encoder.max_length
+    first, second = (windows.input_ids[i] for i in np.flatnonzero(windows.text_index == 1)[:2])
+    # The second window starts with the tail of the first (after its [CLS]).
+    overlap = encoder.window_overlap
+    assert first[-1 - overlap : -1] == second[1 : 1 + overlap]
+
+
+def test_batches_group_by_length_and_cover_every_window(encoder: Encoder) -> None:
+    texts = ["a", "a b c d e f g h", "a b", "a b c d"] * 5
+    windows = encoder.windows(texts)
+    batches = list(encoder.batches(windows, batch_size=4))
+    assert sorted(np.concatenate(batches).tolist()) == list(range(len(texts)))
+    lengths = windows.lengths()
+    assert [int(lengths[b].max()) for b in batches] == sorted(
+        (int(lengths[b].max()) for b in batches), reverse=True
+    )
+
+
+def test_embedding_does_not_depend_on_batch_composition(encoder: Encoder) -> None:
+    texts = ["one", "a much longer sentence with many more tokens in it", "two words"]
+    alone = np.stack([encoder.embed([t])[0] for t in texts])
+    together = encoder.embed(texts, batch_size=2)
+    np.testing.assert_allclose(alone, together, atol=1e-5)
+
+
+def test_pick_device() -> None:
+    import torch
+
+    assert pick_device("cpu").type == "cpu"
+    assert pick_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(ValueError, match="Unsupported device"):
+        pick_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            pick_device("cuda")
+
+
+def test_batch_size_must_be_positive(encoder: Encoder) -> None:
+    with pytest.raises(ValueError, match="batch_size"):
+        list(encoder.batches(encoder.windows(["x"]), 0))

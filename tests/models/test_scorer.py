@@ -1,0 +1,67 @@
+import numpy as np
+import pytest
+
+from perspective_local.models.attributes import ATTRIBUTE_NAMES, UnknownAttributeError
+from perspective_local.models.scorer import Scorer
+
+
+def test_default_model_separates_abuse_from_kindness(default_scorer: Scorer) -> None:
+    scores = default_scorer.score(
+        ["You are a disgusting, stupid idiot.", "Thank you so much, this was really helpful!"]
+    )
+    assert scores.attributes == ATTRIBUTE_NAMES
+    assert scores.model_version == default_scorer.manifest.model_version
+    abuse, kindness = scores[0], scores[1]
+    for name in ("TOXICITY", "INSULT"):
+        assert abuse[name] > 0.5 > kindness[name]
+    assert kindness["RESPECT_EXPERIMENTAL"] > abuse["RESPECT_EXPERIMENTAL"]
+
+
+def test_default_model_sees_bridging_attributes(default_scorer: Scorer) -> None:
+    story = "When I was nineteen I lost my job at the mill, and my neighbours kept us fed."
+    question = "What do you mean by that? Could you say more about why you feel this way?"
+    flat = "ok"
+    scores = default_scorer.score([story, question, flat])
+    assert scores[0]["PERSONAL_STORY_EXPERIMENTAL"] > scores[2]["PERSONAL_STORY_EXPERIMENTAL"]
+    assert scores[1]["CURIOSITY_EXPERIMENTAL"] > scores[2]["CURIOSITY_EXPERIMENTAL"]
+
+
+def test_scores_are_probabilities_in_input_order(tiny_scorer: Scorer) -> None:
+    texts = ["short", "a rather longer text that sorts before the others " * 3, "mid length text"]
+    together = tiny_scorer.score(texts)
+    for i, text in enumerate(texts):
+        alone = tiny_scorer.score(text)
+        np.testing.assert_allclose(together.values[i], alone.values[0], atol=1e-5)
+    assert ((together.values >= 0) & (together.values <= 1)).all()
+
+
+def test_selected_attributes_come_back_in_head_order(tiny_scorer: Scorer) -> None:
+    scores = tiny_scorer.score(["hello"], attributes=["threat", "TOXICITY"])
+    assert scores.attributes == ("TOXICITY", "THREAT")
+    full = tiny_scorer.score(["hello"])
+    assert scores[0]["THREAT"] == pytest.approx(full[0]["THREAT"], abs=1e-6)
+    assert list(scores.column("TOXICITY")) == [pytest.approx(full[0]["TOXICITY"], abs=1e-6)]
+
+
+def test_long_text_scores_the_max_over_windows(tiny_scorer: Scorer) -> None:
+    hostile = "You are a worthless idiot and everyone here hates you. "
+    filler = "The committee met on Tuesday to review the annual budget figures. " * 40
+    windows = tiny_scorer.encoder.windows([filler + hostile])
+    assert windows.n_texts == 1 and len(windows) > 1
+    whole = tiny_scorer.score(filler + hostile, ["TOXICITY"])[0]["TOXICITY"]
+    tail_only = tiny_scorer.score(hostile, ["TOXICITY"])[0]["TOXICITY"]
+    filler_only = tiny_scorer.score(filler, ["TOXICITY"])[0]["TOXICITY"]
+    assert whole > filler_only
+    assert whole >= min(tail_only, 0.5)
+
+
+def test_empty_input_gives_empty_scores(tiny_scorer: Scorer) -> None:
+    scores = tiny_scorer.score([])
+    assert len(scores) == 0 and scores.values.shape == (0, 13)
+
+
+def test_bad_arguments_are_clear(tiny_scorer: Scorer) -> None:
+    with pytest.raises(UnknownAttributeError, match="Valid attributes"):
+        tiny_scorer.score(["x"], attributes=["NOT_AN_ATTRIBUTE"])
+    with pytest.raises(TypeError, match="item 1 is int"):
+        tiny_scorer.score(["x", 3])  # type: ignore[list-item]

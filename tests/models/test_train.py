@@ -1,0 +1,84 @@
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from perspective_local.models.attributes import ATTRIBUTE_NAMES
+from perspective_local.models.io import MANIFEST_FILE, load_artifact
+from perspective_local.models.train import (
+    EmbeddingCache,
+    TrainConfig,
+    fit_logistic,
+    held_out_metrics,
+    is_validation_group,
+    train,
+)
+
+
+def test_training_writes_a_complete_artifact(tiny_model_dir: Path) -> None:
+    manifest, weight, _ = load_artifact(tiny_model_dir)
+    assert manifest.name == "tiny-test" and manifest.attributes == ATTRIBUTE_NAMES
+    assert weight.shape == (13, 384) and np.isfinite(weight).all()
+    assert set(manifest.training_data) == {"c3", "decodingtrust", "epitome"}
+    assert manifest.training_data["c3"]["licence"]
+    toxicity = manifest.metrics["TOXICITY"]
+    # The tiny corpora are cleanly separable: held-out ranking must be near perfect.
+    assert toxicity["roc_auc"] > 0.9
+    assert toxicity["n_train"] + toxicity["n"] == toxicity["n_total"]
+    assert "by_source" in toxicity
+    stored = json.loads((tiny_model_dir / MANIFEST_FILE).read_text())
+    assert stored["provenance"]["split"].startswith("crc32(group)")
+
+
+def test_soft_labels_shift_the_fitted_probability() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 3))
+    target = np.where(x[:, 0] > 0, 0.8, 0.2)
+    weight, bias = fit_logistic(x, target, c=10.0, seed=0)
+    p = 1 / (1 + np.exp(-(x @ weight + bias)))
+    # Soft targets of 0.8/0.2 must not be pushed to 1/0 as hard labels would be.
+    assert 0.6 < p[x[:, 0] > 1].mean() < 0.95
+    assert 0.05 < p[x[:, 0] < -1].mean() < 0.4
+
+
+def test_group_split_is_deterministic_and_near_the_share() -> None:
+    groups = [f"c3:article:{i}" for i in range(5000)]
+    held = [is_validation_group(g) for g in groups]
+    assert held == [is_validation_group(g) for g in groups]
+    assert 0.17 < sum(held) / len(held) < 0.23
+
+
+def test_metrics_binarise_at_one_half() -> None:
+    metrics = held_out_metrics(np.array([0.0, 0.2, 0.6, 1.0]), np.array([0.1, 0.3, 0.7, 0.9]))
+    assert metrics["roc_auc"] == 1.0 and metrics["spearman"] == pytest.approx(1.0)
+    assert metrics["n_positive"] == 2
+    single_class = held_out_metrics(np.array([0.1, 0.2]), np.array([0.3, 0.4]))
+    assert single_class["roc_auc"] is None
+
+
+def test_embedding_cache_reuses_stored_vectors(tmp_path: Path) -> None:
+    calls: list[list[str]] = []
+
+    def embed(texts: list[str]) -> np.ndarray:
+        calls.append(texts)
+        return np.full((len(texts), 2), float(len(calls)), dtype=np.float32)
+
+    first = EmbeddingCache(tmp_path, "enc").embed(["a", "b", "a"], embed)
+    again = EmbeddingCache(tmp_path, "enc").embed(["b", "c"], embed)
+    assert calls == [["a", "b"], ["c"]]
+    np.testing.assert_array_equal(first[0], again[0] * 0 + 1.0)
+    assert again[1][0] == 2.0
+
+
+def test_missing_corpus_file_names_the_path(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match=r"C3_anonymized\.csv"):
+        train(TrainConfig(data_dir=tmp_path, out_dir=tmp_path / "out", corpora=("c3",)))
+
+
+def test_attributes_without_labels_are_reported(tiny_corpora: Path, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"No training labels for .*COMPASSION"):
+        train(
+            TrainConfig(data_dir=tiny_corpora, out_dir=tmp_path, corpora=("c3", "decodingtrust")),
+            progress=lambda line: None,
+        )

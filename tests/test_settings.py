@@ -1,0 +1,47 @@
+from pathlib import Path
+
+import pytest
+
+from perspective_local.settings import Settings, SettingsError
+
+
+def test_flags_beat_environment_which_beats_the_file(tmp_path: Path) -> None:
+    config = tmp_path / "settings.toml"
+    config.write_text('device = "cpu"\nbatch_size = 8\nlog_format = "json"\n')
+    env = {"PERSPECTIVE_LOCAL_BATCH_SIZE": "16", "PERSPECTIVE_LOCAL_LOG_LEVEL": "info"}
+    settings = Settings.load(config_file=config, environ=env, batch_size=64, device=None)
+    assert settings.device == "cpu"  # file (flag None means "not given")
+    assert settings.log_level == "INFO"  # environment
+    assert settings.batch_size == 64  # flag
+    assert settings.log_format == "json"
+
+
+def test_config_file_can_come_from_the_environment(tmp_path: Path) -> None:
+    config = tmp_path / "s.toml"
+    config.write_text('[perspective_local]\nmodel_dir = "~/models/x"\n')
+    settings = Settings.load(environ={"PERSPECTIVE_LOCAL_CONFIG": str(config)})
+    assert settings.model_dir == Path("~/models/x").expanduser()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"device": "gpu"}, "device: 'gpu'"),
+        ({"batch_size": 0}, "batch_size: must be at least 1"),
+        ({"log_level": "loud"}, "log_level"),
+    ],
+)
+def test_bad_values_name_the_setting(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        Settings.load(environ={}, **kwargs)
+
+
+def test_bad_sources_are_named(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="environment PERSPECTIVE_LOCAL_BATCH_SIZE"):
+        Settings.load(environ={"PERSPECTIVE_LOCAL_BATCH_SIZE": "many"})
+    bad = tmp_path / "bad.toml"
+    bad.write_text("colour = 'blue'\n")
+    with pytest.raises(SettingsError, match="unknown keys colour"):
+        Settings.load(config_file=bad, environ={})
+    with pytest.raises(SettingsError, match="does not exist"):
+        Settings.load(config_file=tmp_path / "none.toml", environ={})
