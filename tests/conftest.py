@@ -88,9 +88,27 @@ def _perspective_scores(hostile: bool) -> dict[str, float]:
     }  # fmt: skip
 
 
+def _politeness_rows(community: str) -> list[dict[str, Any]]:
+    rows = []
+    for i in range(40):
+        polite = i % 2 == 0
+        text = (FRIENDLY if polite else HOSTILE)[i % 6]
+        rows.append(
+            {"Community": community, "Id": str(i), "Request": f"{text} [{community} {i}]"}
+            | {f"Score{k}": 20 if polite else 5 for k in range(1, 6)}
+            | {f"TurkId{k}": f"T{k}" for k in range(1, 6)}
+            | {"Normalized Score": 1.2 if polite else -1.2}
+        )
+    return rows
+
+
+#: The corpora that ``write_tiny_corpora`` writes.
+TINY_CORPORA = ("c3", "decodingtrust", "epitome", "stanford_politeness")
+
+
 def write_tiny_corpora(root: Path) -> Path:
-    """C3, DecodingTrust and EPITOME files, in their published layouts, that between them
-    label all 13 attributes. Returns the data root."""
+    """C3, DecodingTrust, EPITOME and Stanford Politeness files, in their published layouts,
+    that between them label all 13 attributes. Returns the data root."""
     _write_csv(root / "c3" / "C3_anonymized.csv", _c3_rows())
     (root / "decodingtrust").mkdir(parents=True, exist_ok=True)
     for name, pool in (("toxic.jsonl", HOSTILE), ("nontoxic.jsonl", FRIENDLY)):
@@ -122,6 +140,10 @@ def write_tiny_corpora(root: Path) -> Path:
             for i in range(48)
         ]
         _write_csv(root / "epitome" / name, rows)
+    _write_csv(root / "stanford_politeness" / "wikipedia.annotated.csv", _politeness_rows("Wiki"))
+    _write_csv(
+        root / "stanford_politeness" / "stack-exchange.annotated.csv", _politeness_rows("SE")
+    )
     return root
 
 
@@ -140,7 +162,7 @@ def tiny_model_dir(tiny_corpora: Path, tmp_path_factory: pytest.TempPathFactory)
         TrainConfig(
             data_dir=tiny_corpora,
             out_dir=out,
-            corpora=("c3", "decodingtrust", "epitome"),
+            corpora=TINY_CORPORA,
             cache_dir=None,
             name="tiny-test",
         ),

@@ -20,7 +20,7 @@ import platform
 import zlib
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +38,17 @@ DEFAULT_CORPORA: tuple[str, ...] = (
     "c3", "decodingtrust", "ucc", "epitome", "davidson", "olid",
     "stanford_politeness", "ukpconvarg1", "ukpconvarg2",
 )  # fmt: skip
+#: Labels of the default corpora that the default model does not learn from, with why:
+#: they measure the *absence* of a problem, which is not the attribute.
+DEFAULT_IGNORED_LABELS: dict[str, frozenset[str]] = {
+    # 1 - no_respect / 1 - max(condescending, dismissive, hostile) is ~1 for any neutral
+    # comment; RESPECT means *showing* deference or appreciation (politeness data does).
+    "c3": frozenset({"RESPECT_EXPERIMENTAL"}),
+    # 1 - generalisation is ~1 for almost every comment; NUANCE needs several viewpoints.
+    "ucc": frozenset({"RESPECT_EXPERIMENTAL", "NUANCE_EXPERIMENTAL"}),
+}
 #: Inverse regularisation strengths tried per attribute.
-C_GRID: tuple[float, ...] = (0.3, 1.0, 3.0, 10.0)
+C_GRID: tuple[float, ...] = (0.3, 1.0, 3.0, 10.0, 30.0)
 #: Share of groups held out for validation.
 VALIDATION_SHARE = 0.2
 
@@ -52,6 +61,10 @@ class TrainConfig:
     cache_dir: Path | None = None
     #: At most this many texts per corpus (a seeded random sample); ``None`` keeps all.
     max_texts_per_corpus: int | None = 10_000
+    #: Per corpus, attribute labels to leave out of training.
+    ignored_labels: dict[str, frozenset[str]] = field(
+        default_factory=lambda: dict(DEFAULT_IGNORED_LABELS)
+    )
     seed: int = 0
     device: str | None = None
     batch_size: int = 64
@@ -119,6 +132,18 @@ def sample_corpus(texts: list[LabelledText], limit: int | None, seed: int) -> li
     rng = np.random.default_rng(seed)
     keep = np.sort(rng.choice(len(texts), size=limit, replace=False))
     return [texts[i] for i in keep]
+
+
+def drop_labels(texts: list[LabelledText], ignored: frozenset[str]) -> list[LabelledText]:
+    """The texts without the ``ignored`` labels; texts left with no label are dropped."""
+    if not ignored:
+        return texts
+    kept = []
+    for text in texts:
+        labels = {k: v for k, v in text.labels.items() if k not in ignored}
+        if labels:
+            kept.append(LabelledText(text.text, labels, text.source, text.group))
+    return kept
 
 
 def fit_logistic(
@@ -197,7 +222,8 @@ def train(config: TrainConfig, *, progress: Callable[[str], None] = print) -> Ma
     corpora: dict[str, list[LabelledText]] = {}
     for name in config.corpora:
         loaded = load_corpus(name, config.data_dir)
-        corpora[name] = sample_corpus(loaded, config.max_texts_per_corpus, config.seed)
+        kept = drop_labels(loaded, config.ignored_labels.get(name, frozenset()))
+        corpora[name] = sample_corpus(kept, config.max_texts_per_corpus, config.seed)
         progress(f"{name}: {len(corpora[name])} texts (of {len(loaded)})")
     labelled = {a for rows in corpora.values() for t in rows for a in t.labels}
     missing = [a for a in ATTRIBUTE_NAMES if a not in labelled]
@@ -280,6 +306,7 @@ def _provenance(config: TrainConfig) -> dict[str, Any]:
         "corpora": list(config.corpora),
         "seed": config.seed,
         "max_texts_per_corpus": config.max_texts_per_corpus,
+        "ignored_labels": {k: sorted(v) for k, v in config.ignored_labels.items()},
         "split": f"crc32(group) -> {VALIDATION_SHARE:.0%} of groups held out for validation",
         "objective": "logistic regression on soft labels, C chosen by held-out log-loss",
         "versions": {

@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 from perspective_local import __version__
 from perspective_local.cli import app
 from perspective_local.models.attributes import ATTRIBUTE_NAMES
+from tests.conftest import TINY_CORPORA
 
 runner = CliRunner()
 
@@ -80,7 +81,7 @@ def test_train_command_on_tiny_corpora(tiny_corpora: Path, tmp_path: Path) -> No
     result = runner.invoke(
         app,
         ["train", "--out", str(tmp_path / "m"), "--data-dir", str(tiny_corpora),
-         "--corpora", "c3,decodingtrust,epitome", "--no-cache"],
+         "--corpora", ",".join(TINY_CORPORA), "--no-cache"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "wrote minilm-l6-heads@" in result.output

@@ -46,13 +46,18 @@ def test_selected_attributes_come_back_in_head_order(tiny_scorer: Scorer) -> Non
 def test_long_text_scores_the_max_over_windows(tiny_scorer: Scorer) -> None:
     hostile = "You are a worthless idiot and everyone here hates you. "
     filler = "The committee met on Tuesday to review the annual budget figures. " * 40
-    windows = tiny_scorer.encoder.windows([filler + hostile])
+    text = filler + hostile
+    windows = tiny_scorer.encoder.windows([text])
     assert windows.n_texts == 1 and len(windows) > 1
-    whole = tiny_scorer.score(filler + hostile, ["TOXICITY"])[0]["TOXICITY"]
-    tail_only = tiny_scorer.score(hostile, ["TOXICITY"])[0]["TOXICITY"]
-    filler_only = tiny_scorer.score(filler, ["TOXICITY"])[0]["TOXICITY"]
-    assert whole > filler_only
-    assert whole >= min(tail_only, 0.5)
+    rows = tiny_scorer.heads.rows(["TOXICITY"])
+    per_window = [
+        float(tiny_scorer.forward(windows, np.array([i]), rows)[0, 0]) for i in range(len(windows))
+    ]
+    whole = tiny_scorer.score(text, ["TOXICITY"])[0]["TOXICITY"]
+    assert whole == pytest.approx(max(per_window), abs=1e-6)
+    # The hostile sentence sits in the last window only, and that window scores highest.
+    assert int(np.argmax(per_window)) == len(windows) - 1
+    assert whole > tiny_scorer.score(filler, ["TOXICITY"])[0]["TOXICITY"]
 
 
 def test_empty_input_gives_empty_scores(tiny_scorer: Scorer) -> None:

@@ -14,13 +14,14 @@ from perspective_local.models.train import (
     is_validation_group,
     train,
 )
+from tests.conftest import TINY_CORPORA
 
 
 def test_training_writes_a_complete_artifact(tiny_model_dir: Path) -> None:
     manifest, weight, _ = load_artifact(tiny_model_dir)
     assert manifest.name == "tiny-test" and manifest.attributes == ATTRIBUTE_NAMES
     assert weight.shape == (13, 384) and np.isfinite(weight).all()
-    assert set(manifest.training_data) == {"c3", "decodingtrust", "epitome"}
+    assert set(manifest.training_data) == set(TINY_CORPORA)
     assert manifest.training_data["c3"]["licence"]
     toxicity = manifest.metrics["TOXICITY"]
     # The tiny corpora are cleanly separable: held-out ranking must be near perfect.
