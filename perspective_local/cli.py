@@ -241,6 +241,9 @@ def train(
         int, typer.Option(help="Seeded sample per corpus; 0 keeps all.")
     ] = 10_000,
     seed: Annotated[int, typer.Option(help="Random seed for sampling and fitting.")] = 0,
+    source_weighting: Annotated[
+        str, typer.Option(help="Weigh corpora by size: none, sqrt or equal.")
+    ] = "none",
     cache: Annotated[bool, typer.Option(help="Cache embeddings under the cache directory.")] = True,
     device: DeviceOption = None,
     batch_size: Annotated[int | None, typer.Option(help="Texts per forward pass.")] = None,
@@ -260,6 +263,8 @@ def train(
 
     settings = load_settings(config, device=device, data_dir=data_dir, batch_size=batch_size)
     names = tuple(c.strip() for c in corpora.split(",")) if corpora else DEFAULT_CORPORA
+    if source_weighting not in ("none", "sqrt", "equal"):
+        raise fail(f"--source-weighting must be none, sqrt or equal, not {source_weighting!r}")
     unknown = [n for n in names if n not in CORPORA]
     if unknown:
         raise fail(f"Unknown corpora {', '.join(unknown)}; known: {', '.join(CORPORA)}.")
@@ -270,6 +275,7 @@ def train(
         cache_dir=settings.cache_dir if cache else None,
         max_texts_per_corpus=max_texts_per_corpus or None,
         seed=seed,
+        source_weighting=source_weighting,  # type: ignore[arg-type]
         device=settings.device,
         batch_size=settings.batch_size,
         command="perspective-local " + " ".join(sys.argv[1:]),

@@ -12,6 +12,7 @@ from perspective_local.models.train import (
     fit_logistic,
     held_out_metrics,
     is_validation_group,
+    source_weights,
     train,
 )
 from tests.conftest import TINY_CORPORA
@@ -41,6 +42,14 @@ def test_soft_labels_shift_the_fitted_probability() -> None:
     # Soft targets of 0.8/0.2 must not be pushed to 1/0 as hard labels would be.
     assert 0.6 < p[x[:, 0] > 1].mean() < 0.95
     assert 0.05 < p[x[:, 0] < -1].mean() < 0.4
+
+
+def test_source_weights_balance_corpora_by_the_chosen_power() -> None:
+    sources = np.array(["big"] * 90 + ["small"] * 10)
+    for scheme, ratio in (("none", 9.0), ("sqrt", 3.0), ("equal", 1.0)):
+        weights = source_weights(sources, scheme)  # type: ignore[arg-type]
+        assert weights.mean() == pytest.approx(1.0)
+        assert weights[:90].sum() / weights[90:].sum() == pytest.approx(ratio)
 
 
 def test_group_split_is_deterministic_and_near_the_share() -> None:
