@@ -287,5 +287,15 @@ def train(
     typer.echo(f"wrote {manifest.model_version} to {out}")
 
 
+def _register_subcommands() -> None:
+    # Each sub-package owns its commands; registering imports only their CLI modules.
+    from perspective_local.analysis.cli import register as register_analysis
+
+    register_analysis(app)
+
+
+_register_subcommands()
+
+
 def main() -> None:
     app()

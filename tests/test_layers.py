@@ -17,6 +17,7 @@ FORBIDDEN = {
     "models": {"service", "client", "analysis"},
     "service": {"client", "analysis"},
     "client": {"analysis"},
+    "analysis": {"models", "service"},
     "proto": {"models", "service", "client", "analysis"},
 }
 

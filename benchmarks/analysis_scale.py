@@ -1,0 +1,112 @@
+"""Wall time and peak memory of analyses 1a and 1b on PRISM-sized synthetic data.
+
+Writes a synthetic release of PRISM's size (about 1,400 users, 8,000 conversations,
+30,000 opening-turn responses), then fits analysis 1a (choice) and 1b (score) on all data
+with the paper's sampler settings (4 chains x 1,000 warm-up + 1,000 draws), one process per
+analysis so each peak memory is its own. The target is under 15 minutes per analysis on a
+2-core machine.
+
+    python benchmarks/analysis_scale.py [--users 1400] [--draws 1000] [--tune 1000] [--chains 4]
+                                        [--analyses choice,score] [--seed 0] [--workdir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def _fit_one(
+    prism_dir: Path, analysis: str, draws: int, tune: int, chains: int
+) -> dict[str, object]:
+    import warnings
+
+    from perspective_local.analysis import hypotheses, models
+    from perspective_local.analysis.prism import load_prism
+    from perspective_local.analysis.scores import attach_scores, read_scores_file
+
+    warnings.simplefilter("ignore", FutureWarning)
+    data = load_prism(prism_dir)
+    table = attach_scores(data, read_scores_file(prism_dir / "scores.jsonl"))
+    spec = models.get_analysis(analysis)
+    design = models.design(spec, table, data.users)
+    started = time.perf_counter()
+    idata = models.fit(spec, design, models.SamplerOptions(draws=draws, tune=tune, chains=chains))
+    seconds = time.perf_counter() - started
+    truth = json.loads((prism_dir / "truth.json").read_text())["expected"][analysis]
+    coefficients = hypotheses.hypothesis_table(idata)
+    covered = [
+        lo <= truth[term] <= hi
+        for term, lo, hi in zip(
+            coefficients["term"], coefficients["ci_lower"], coefficients["ci_upper"], strict=True
+        )
+    ]
+    conv = hypotheses.convergence(idata)
+    return {
+        "analysis": analysis,
+        "rows": design.n,
+        "users": len(design.levels["user"]),
+        "conversations": len(design.levels["conversation"]),
+        "fit_seconds": round(seconds, 1),
+        # ru_maxrss is KiB on Linux.
+        "peak_rss_gib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2, 2),
+        "coverage_90": f"{sum(covered)}/{len(covered)}",
+        "max_rhat": round(float(conv["r_hat"].max()), 3),
+        "min_ess_bulk": int(conv["ess_bulk"].min()),
+        "divergences": conv.attrs["divergences"],
+        "sampler": idata.posterior.attrs.get("sampler"),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=1400)
+    parser.add_argument("--draws", type=int, default=1000)
+    parser.add_argument("--tune", type=int, default=1000)
+    parser.add_argument("--chains", type=int, default=4)
+    parser.add_argument("--analyses", default="choice,score")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument(
+        "--child", nargs=2, metavar=("PRISM_DIR", "ANALYSIS"), help=argparse.SUPPRESS
+    )
+    args = parser.parse_args()
+
+    if args.child:
+        result = _fit_one(Path(args.child[0]), args.child[1], args.draws, args.tune, args.chains)
+        print(json.dumps(result))
+        return
+
+    from perspective_local.analysis.synth import synthesize
+
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="prism_scale_"))
+    started = time.perf_counter()
+    truth = synthesize(workdir, users=args.users, seed=args.seed)
+    print(
+        f"synthetic PRISM: {truth['users']} users, {truth['conversations']} conversations, "
+        f"{truth['opening_responses']} opening responses "
+        f"({time.perf_counter() - started:.0f} s) in {workdir}",
+        flush=True,
+    )
+    for analysis in args.analyses.split(","):
+        started = time.perf_counter()
+        child = subprocess.run(
+            [sys.executable, __file__, "--child", str(workdir), analysis,
+             "--draws", str(args.draws), "--tune", str(args.tune), "--chains", str(args.chains)],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        if child.returncode != 0:
+            sys.exit(f"{analysis} failed (exit {child.returncode}):\n{child.stderr[-4000:]}")
+        result = json.loads(child.stdout.strip().splitlines()[-1])
+        result["wall_seconds_incl_load_compile"] = round(time.perf_counter() - started, 1)
+        print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()
