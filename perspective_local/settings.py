@@ -51,6 +51,24 @@ class Settings:
     log_level: str = "WARNING"
     log_format: str = "text"
 
+    # The server (``perspective-local serve``).
+    #: Interface both transports bind to; loopback unless you mean to expose the server.
+    host: str = "127.0.0.1"
+    #: gRPC port; 0 picks a free port.
+    grpc_port: int = 50051
+    #: REST/JSON port; 0 picks a free port.
+    http_port: int = 8080
+    #: Most texts coalesced into one model batch (also windows per forward pass).
+    max_batch_size: int = 32
+    #: How long the batcher waits for a batch to fill before running a partial one.
+    max_wait_ms: float = 2.0
+    #: Most texts admitted (queued or being scored) at once; beyond it requests get 429.
+    max_queue: int = 1024
+    #: Largest comment accepted, in UTF-8 bytes (Perspective's limit is 20 KB).
+    max_comment_bytes: int = 20480
+    #: Accepted API keys; empty means keys are not checked. Env/flag: comma-separated.
+    api_keys: tuple[str, ...] = ()
+
     def __post_init__(self) -> None:
         if not _DEVICE.match(self.device):
             raise SettingsError(f"device: {self.device!r} is not auto, cpu, cuda or cuda:N")
@@ -60,6 +78,22 @@ class Settings:
             raise SettingsError(f"log_level: {self.log_level!r} is not one of {LOG_LEVELS}")
         if self.log_format not in LOG_FORMATS:
             raise SettingsError(f"log_format: {self.log_format!r} is not one of {LOG_FORMATS}")
+        if not self.host:
+            raise SettingsError("host: must not be empty")
+        for name in ("grpc_port", "http_port"):
+            if not 0 <= getattr(self, name) <= 65535:
+                raise SettingsError(f"{name}: {getattr(self, name)} is not a port (0-65535)")
+        for name in ("max_batch_size", "max_queue", "max_comment_bytes"):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"{name}: must be at least 1, not {getattr(self, name)}")
+        if self.max_wait_ms < 0:
+            raise SettingsError(f"max_wait_ms: must not be negative, not {self.max_wait_ms}")
+        if self.max_queue < self.max_batch_size:
+            # A queue smaller than one batch could never fill a batch: refuse at startup.
+            raise SettingsError(
+                f"max_queue ({self.max_queue}) must be at least max_batch_size "
+                f"({self.max_batch_size})"
+            )
 
     @classmethod
     def load(
@@ -85,11 +119,17 @@ class Settings:
         values.update({k: v for k, v in flags.items() if v is not None})
         return cls(**{k: _convert(k, v, "flag") for k, v in values.items()})
 
-    def as_dict(self) -> dict[str, str | int | None]:
-        return {
-            f.name: (str(v) if isinstance(v := getattr(self, f.name), Path) else v)
-            for f in fields(self)
-        }
+    def as_dict(self) -> dict[str, Any]:
+        """Plain values for printing; API keys are masked."""
+        values: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, Path):
+                value = str(value)
+            elif f.name == "api_keys":
+                value = [key[:2] + "***" for key in value]
+            values[f.name] = value
+        return values
 
 
 def _read_file(path: Path) -> dict[str, Any]:
@@ -111,14 +151,25 @@ def _read_file(path: Path) -> dict[str, Any]:
     return {k: _convert(k, v, f"file {path}") for k, v in table.items()}
 
 
+_INTS = ("batch_size", "grpc_port", "http_port", "max_batch_size", "max_queue", "max_comment_bytes")
+
+
 def _convert(name: str, value: Any, source: str) -> Any:
     if name in ("model_dir", "data_dir", "cache_dir"):
         return Path(value).expanduser() if value is not None else None
-    if name == "batch_size":
+    if name in _INTS:
         try:
             return int(value)
         except (TypeError, ValueError):
-            raise SettingsError(f"batch_size ({source}): {value!r} is not an integer") from None
+            raise SettingsError(f"{name} ({source}): {value!r} is not an integer") from None
+    if name == "max_wait_ms":
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise SettingsError(f"{name} ({source}): {value!r} is not a number") from None
+    if name == "api_keys":
+        keys = value.split(",") if isinstance(value, str) else list(value)
+        return tuple(str(key).strip() for key in keys if str(key).strip())
     if name == "log_level":
         return str(value).upper()
     return str(value)
