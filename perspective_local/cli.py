@@ -3,7 +3,7 @@
 Each command is a small function; heavy imports (torch, the model) happen inside the
 command that needs them, so ``perspective-local --help`` is instant. Results go to stdout,
 diagnostics to stderr. Exit codes: 0 success, 1 unexpected failure, 2 bad usage or bad
-input.
+input, 3 the server rejected a request, 4 the server is unreachable or overloaded.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ app = typer.Typer(
 err = Console(stderr=True)
 
 EXIT_USAGE = 2
+EXIT_REJECTED = 3
+EXIT_UNAVAILABLE = 4
 
 ConfigOption = Annotated[
     Path | None,
@@ -121,6 +123,16 @@ def score(
         int, typer.Option(help="Records scored and written together.", rich_help_panel="Output")
     ] = 256,
     progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            help="Score through a running server (HOST:PORT, gRPC) instead of in-process.",
+            rich_help_panel="Connection",
+        ),
+    ] = None,
+    api_key: Annotated[
+        str | None, typer.Option(help="API key for --server.", rich_help_panel="Connection")
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Score a file of texts for Perspective attributes, offline.
@@ -153,15 +165,9 @@ def score(
     if chunk_size < 1:
         raise fail("--chunk-size must be at least 1")
 
-    from perspective_local.client.local import LocalBackend
+    from perspective_local.service.errors import NotReady, Overloaded, PerspectiveError
 
-    try:
-        backend = LocalBackend(
-            settings.model_dir, device=settings.device, batch_size=settings.batch_size
-        )
-    except ValueError as exc:
-        raise fail(str(exc)) from None
-    err.print(f"model {backend.model_version} on {backend.device}", highlight=False)
+    backend = _score_backend(settings, server, api_key)
     try:
         with progress_bar(total, "scoring", enabled=progress) as advance:
             report = run_job(
@@ -178,12 +184,43 @@ def score(
         raise fail(str(exc)) from None
     except RecordError as exc:
         raise fail(str(exc)) from None
+    except (NotReady, Overloaded) as exc:
+        raise fail(f"server {server}: {exc}", EXIT_UNAVAILABLE) from None
+    except PerspectiveError as exc:
+        raise fail(f"server {server} rejected a request: {exc}", EXIT_REJECTED) from None
     err.print(
         f"scored {report.scored} records in {report.seconds:.1f}s "
         f"({report.texts_per_second:.1f} texts/s); {report.already_done} already in "
         f"{output}; {len(report.bad)} bad records skipped",
         highlight=False,
     )
+
+
+def _score_backend(settings: Settings, server: str | None, api_key: str | None) -> Any:
+    """The in-process model, or a client of the server at ``server``; exits on failure."""
+    from perspective_local.service.errors import NotReady, PerspectiveError
+
+    if server:
+        from perspective_local.client._client import ServerBackend
+
+        try:
+            backend: Any = ServerBackend(server, api_key=api_key)
+            err.print(f"model {backend.model_version} on {backend.device}", highlight=False)
+        except NotReady as exc:
+            raise fail(f"server {server} is unreachable: {exc}", EXIT_UNAVAILABLE) from None
+        except PerspectiveError as exc:
+            raise fail(f"server {server}: {exc}", EXIT_REJECTED) from None
+        return backend
+    from perspective_local.client.local import LocalBackend
+
+    try:
+        backend = LocalBackend(
+            settings.model_dir, device=settings.device, batch_size=settings.batch_size
+        )
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    err.print(f"model {backend.model_version} on {backend.device}", highlight=False)
+    return backend
 
 
 @app.command()
@@ -290,7 +327,9 @@ def train(
 def _register_subcommands() -> None:
     # Each sub-package owns its commands; registering imports only their CLI modules.
     from perspective_local.analysis.cli import register as register_analysis
+    from perspective_local.service.cli import register as register_serve
 
+    register_serve(app)
     register_analysis(app)
 
 

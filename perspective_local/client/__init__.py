@@ -1,9 +1,50 @@
-"""The client side: score texts in-process or (soon) through a server, and score whole files.
+"""The client side: talk to a perspective-local server over gRPC, score in-process, and
+score whole files.
 
-Importing this package loads neither torch nor the model; ``LocalBackend`` loads them when
-it is created. The ``perspective-local score`` command is built on ``client.batch``.
+Importing this package loads neither torch nor the model (``LocalBackend`` loads them when
+it is created); errors are the service's own classes, read back from the wire.
 """
 
+from perspective_local.client._client import AsyncClient, Client, ServerBackend
+from perspective_local.client._models import AnalyzeResult, AttributeScore, BatchResult, SpanScore
 from perspective_local.client.local import LocalBackend, score_texts
+from perspective_local.service.errors import (
+    ApiKeyInvalid,
+    ApiKeyMissing,
+    CommentEmpty,
+    CommentTooLong,
+    DeadlineExceeded,
+    InternalError,
+    InvalidRequest,
+    LanguageDetectionFailed,
+    LanguageNotSupportedByAttribute,
+    NoRequestedAttributes,
+    NotReady,
+    Overloaded,
+    PerspectiveError,
+)
 
-__all__ = ["LocalBackend", "score_texts"]
+__all__ = [
+    "AnalyzeResult",
+    "ApiKeyInvalid",
+    "ApiKeyMissing",
+    "AsyncClient",
+    "AttributeScore",
+    "BatchResult",
+    "Client",
+    "CommentEmpty",
+    "CommentTooLong",
+    "DeadlineExceeded",
+    "InternalError",
+    "InvalidRequest",
+    "LanguageDetectionFailed",
+    "LanguageNotSupportedByAttribute",
+    "LocalBackend",
+    "NoRequestedAttributes",
+    "NotReady",
+    "Overloaded",
+    "PerspectiveError",
+    "ServerBackend",
+    "SpanScore",
+    "score_texts",
+]

@@ -3,12 +3,17 @@
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from perspective_local import __version__
 from perspective_local.cli import app
 from perspective_local.models.attributes import ATTRIBUTE_NAMES
 from tests.conftest import TINY_CORPORA
+from tests.service.conftest import server
+
+# The session server fixture lives with the service tests; importing it makes it usable here.
+__all__ = ["server"]
 
 runner = CliRunner()
 
@@ -88,3 +93,33 @@ def test_train_command_on_tiny_corpora(tiny_corpora: Path, tmp_path: Path) -> No
     assert "TOXICITY: n=" in result.output
     bad = runner.invoke(app, ["train", "--out", str(tmp_path / "x"), "--corpora", "nope"])
     assert bad.exit_code == 2 and "Unknown corpora nope" in bad.output
+
+
+def test_score_through_a_running_server(write_jsonl, server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from perspective_local.models.scorer import Scorer
+
+    texts = ["You are a pathetic idiot.", "Lovely photo, thanks!"]
+    src = write_jsonl("in.jsonl", [{"id": i, "text": t} for i, t in enumerate(texts)])
+    out = tmp_path / "out.jsonl"
+    args = ["score", str(src), "-o", str(out), "--server", server.target, "--no-progress",
+            "--attributes", "TOXICITY"]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    local = Scorer.default(device="cpu").score(texts, ["TOXICITY"])
+    assert rows[0]["model_version"] == local.model_version
+    for row, expected in zip(rows, local, strict=True):
+        assert row["scores"]["TOXICITY"] == pytest.approx(expected["TOXICITY"], abs=1e-4)
+
+
+def test_score_with_an_unreachable_server_exits_4(write_jsonl, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    src = write_jsonl("in.jsonl", [{"text": "hi"}])
+    result = runner.invoke(
+        app, ["score", str(src), "-o", str(tmp_path / "o.jsonl"), "--server", f"127.0.0.1:{port}"]
+    )
+    assert result.exit_code == 4 and "unreachable" in result.output
