@@ -141,12 +141,14 @@ def score(
     "model_version". Records without an id get their line number as "id". Re-running with
     the same OUTPUT skips records already written there, so an interrupted run resumes.
     """
-    from perspective_local.client.batch import BadRecordError, ScoreJob, run_job, total_records
+    from perspective_local.client.batch import ScoreJob, run_job, total_records
     from perspective_local.client.progress import progress_bar
     from perspective_local.client.records import RecordError, detect_format
     from perspective_local.models.attributes import UnknownAttributeError, resolve_attributes
 
     settings = load_settings(config, device=device, model_dir=model_dir, batch_size=batch_size)
+    if chunk_size < 1:
+        raise fail("--chunk-size must be at least 1")
     try:
         job = ScoreJob(
             input=input,
@@ -162,8 +164,6 @@ def score(
         total = total_records(job)
     except (RecordError, UnknownAttributeError, ValueError) as exc:
         raise fail(str(exc)) from None
-    if chunk_size < 1:
-        raise fail("--chunk-size must be at least 1")
 
     from perspective_local.service.errors import NotReady, Overloaded, PerspectiveError
 
@@ -174,15 +174,10 @@ def score(
                 job,
                 backend,
                 advance=advance,
-                on_bad=lambda bad: (
-                    err.print(f"[yellow]skipped[/yellow] {bad}", highlight=False)
-                    if not fail_fast
-                    else None
-                ),
+                # With --fail-fast the bad record is reported once, by the error below.
+                on_bad=(lambda bad: None) if fail_fast else _report_skipped,
             )
-    except BadRecordError as exc:
-        raise fail(str(exc)) from None
-    except RecordError as exc:
+    except RecordError as exc:  # BadRecordError included
         raise fail(str(exc)) from None
     except (NotReady, Overloaded) as exc:
         raise fail(f"server {server}: {exc}", EXIT_UNAVAILABLE) from None
@@ -194,6 +189,10 @@ def score(
         f"{output}; {len(report.bad)} bad records skipped",
         highlight=False,
     )
+
+
+def _report_skipped(bad: object) -> None:
+    err.print(f"[yellow]skipped[/yellow] {bad}", highlight=False)
 
 
 def _score_backend(settings: Settings, server: str | None, api_key: str | None) -> Any:
@@ -214,7 +213,7 @@ def _score_backend(settings: Settings, server: str | None, api_key: str | None) 
     from perspective_local.client.local import LocalBackend
 
     try:
-        backend = LocalBackend(
+        backend = LocalBackend.load(
             settings.model_dir, device=settings.device, batch_size=settings.batch_size
         )
     except ValueError as exc:

@@ -17,20 +17,18 @@ if TYPE_CHECKING:
 class LocalBackend:
     """Scores texts with a model loaded in this process."""
 
-    def __init__(
-        self, model_dir: Path | None = None, *, device: str | None = None, batch_size: int = 32
-    ) -> None:
-        from perspective_local.models.scorer import Scorer
-
-        self.scorer: Scorer = Scorer.load(model_dir, device=device)
+    def __init__(self, scorer: Scorer, *, batch_size: int = 32) -> None:
+        self.scorer = scorer
         self.batch_size = batch_size
 
     @classmethod
-    def from_scorer(cls, scorer: Scorer, *, batch_size: int = 32) -> LocalBackend:
-        """Wrap a scorer that is already loaded (one model shared by several jobs)."""
-        backend = cls.__new__(cls)
-        backend.scorer, backend.batch_size = scorer, batch_size
-        return backend
+    def load(
+        cls, model_dir: Path | None = None, *, device: str | None = None, batch_size: int = 32
+    ) -> LocalBackend:
+        """Load the model in ``model_dir`` (default: the packaged one) onto ``device``."""
+        from perspective_local.models.scorer import Scorer
+
+        return cls(Scorer.load(model_dir, device=device), batch_size=batch_size)
 
     @property
     def model_version(self) -> str:
@@ -57,7 +55,7 @@ def score_texts(
 ) -> tuple[list[dict[str, float]], str]:
     """Score ``texts`` in-process; returns one ``{attribute: probability}`` per text and
     the model version. With ``progress``, a progress bar goes to stderr."""
-    backend = LocalBackend(model_dir, device=device, batch_size=batch_size)
+    backend = LocalBackend.load(model_dir, device=device, batch_size=batch_size)
     if not progress:
         return backend.score(texts, attributes), backend.model_version
     from perspective_local.client.progress import progress_bar

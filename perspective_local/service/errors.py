@@ -156,6 +156,13 @@ class LanguageNotSupportedByAttribute(BadRequest):
         ]
 
 
+def _error_info(reason: str) -> Any:
+    """A ``google.rpc.ErrorInfo`` detail as Google's front end sends it."""
+    return error_details_pb2.ErrorInfo(
+        reason=reason, domain=SERVICE_DOMAIN, metadata={"service": SERVICE_NAME}
+    )
+
+
 class ApiKeyInvalid(PerspectiveError):
     """A key was sent and is not one of the configured keys."""
 
@@ -164,13 +171,7 @@ class ApiKeyInvalid(PerspectiveError):
     default_message = "API key not valid. Please pass a valid API key."
 
     def details(self) -> list[Any]:
-        return [
-            error_details_pb2.ErrorInfo(
-                reason="API_KEY_INVALID",
-                domain=SERVICE_DOMAIN,
-                metadata={"service": SERVICE_NAME},
-            )
-        ]
+        return [_error_info("API_KEY_INVALID")]
 
 
 class ApiKeyMissing(PerspectiveError):
@@ -197,13 +198,7 @@ class Overloaded(PerspectiveError):
     default_message = "The server is overloaded: the scoring queue is full. Retry later."
 
     def details(self) -> list[Any]:
-        return [
-            error_details_pb2.ErrorInfo(
-                reason="RATE_LIMIT_EXCEEDED",
-                domain=SERVICE_DOMAIN,
-                metadata={"service": SERVICE_NAME},
-            )
-        ]
+        return [_error_info("RATE_LIMIT_EXCEEDED")]
 
 
 class NotReady(PerspectiveError):

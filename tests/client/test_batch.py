@@ -10,7 +10,7 @@ from perspective_local.client.local import LocalBackend
 
 @pytest.fixture(scope="module")
 def backend(tiny_scorer: Any) -> LocalBackend:
-    return LocalBackend.from_scorer(tiny_scorer, batch_size=4)
+    return LocalBackend(tiny_scorer, batch_size=4)
 
 
 def _read(path: Path) -> list[dict[str, Any]]:
