@@ -11,11 +11,12 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from perspective_local.models.windows import Windower, Windows
 
 log = logging.getLogger(__name__)
 
@@ -70,22 +71,6 @@ def pick_device(requested: str | None = None) -> torch.device:
     return device
 
 
-@dataclass(frozen=True)
-class Windows:
-    """Token windows of a list of texts: one or more windows per text."""
-
-    input_ids: list[list[int]]
-    #: For each window, the index of the text it came from.
-    text_index: np.ndarray
-    n_texts: int
-
-    def __len__(self) -> int:
-        return len(self.input_ids)
-
-    def lengths(self) -> np.ndarray:
-        return np.fromiter((len(ids) for ids in self.input_ids), dtype=np.int64, count=len(self))
-
-
 class Encoder:
     """A transformer sentence encoder with its tokenizer, on one device."""
 
@@ -99,7 +84,7 @@ class Encoder:
     ) -> None:
         # The packaged model must never trigger a hub look-up (no network here or for users).
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        from transformers import AutoModel, AutoTokenizer
+        from transformers import AutoModel
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
@@ -107,13 +92,9 @@ class Encoder:
         self.device = pick_device(device)
         # Half precision halves memory traffic on GPUs; CPUs gain nothing from fp16.
         self.dtype = torch.float16 if self.device.type == "cuda" else torch.float32
+        self.windower = Windower(self.path, max_length=max_length, window_overlap=window_overlap)
         self.max_length = max_length
-        if not 0 <= window_overlap < max_length // 2:
-            raise ValueError(
-                f"window_overlap must lie in [0, {max_length // 2}), not {window_overlap}"
-            )
         self.window_overlap = window_overlap
-        self.tokenizer = AutoTokenizer.from_pretrained(self.path)
         model = AutoModel.from_pretrained(self.path, dtype=self.dtype)
         self.model = model.to(self.device).eval()
         self.dimension: int = int(model.config.hidden_size)
@@ -124,43 +105,21 @@ class Encoder:
 
     def windows(self, texts: Sequence[str]) -> Windows:
         """Tokenise ``texts``; a text longer than ``max_length`` tokens becomes several windows."""
-        if not texts:
-            return Windows([], np.zeros(0, dtype=np.int64), 0)
-        encoded = self.tokenizer(
-            list(texts),
-            truncation=True,
-            max_length=self.max_length,
-            stride=self.window_overlap,
-            return_overflowing_tokens=True,
-            padding=False,
-            return_attention_mask=False,
-            return_token_type_ids=False,
-        )
-        text_index = np.asarray(encoded["overflow_to_sample_mapping"], dtype=np.int64)
-        return Windows(list(encoded["input_ids"]), text_index, len(texts))
+        return self.windower.windows(texts)
 
     def batches(self, windows: Windows, batch_size: int) -> Iterator[np.ndarray]:
         """Window indices in batches of similar length (longest first), to cut padding."""
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, not {batch_size}")
-        order = np.argsort(-windows.lengths(), kind="stable")
-        for start in range(0, len(order), batch_size):
-            yield order[start : start + batch_size]
+        return self.windower.batches(windows, batch_size)
 
     @torch.inference_mode()
     def embed_windows(self, windows: Windows, indices: np.ndarray) -> torch.Tensor:
         """Embed the windows at ``indices``: one L2-normalised row each, on ``self.device``."""
-        rows = [windows.input_ids[i] for i in indices]
-        width = max(len(ids) for ids in rows)
-        pad_id = self.tokenizer.pad_token_id or 0
-        ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-        mask = torch.zeros((len(rows), width), dtype=torch.long)
-        for row, tokens in enumerate(rows):
-            ids[row, : len(tokens)] = torch.as_tensor(tokens)
-            mask[row, : len(tokens)] = 1
-        pin = self.device.type == "cuda"
-        ids = ids.pin_memory().to(self.device, non_blocking=True) if pin else ids
-        mask = mask.pin_memory().to(self.device, non_blocking=True) if pin else mask
+        ids_np, mask_np = self.windower.pad(windows, indices)
+        ids, mask = torch.from_numpy(ids_np), torch.from_numpy(mask_np)
+        if self.device.type == "cuda":
+            # Pinned pages let the copy run asynchronously; the first sync is the result copy.
+            ids = ids.pin_memory().to(self.device, non_blocking=True)
+            mask = mask.pin_memory().to(self.device, non_blocking=True)
         hidden = self.model(input_ids=ids, attention_mask=mask).last_hidden_state
         weights = mask.unsqueeze(-1).to(hidden.dtype)
         pooled = (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)

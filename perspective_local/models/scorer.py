@@ -18,7 +18,8 @@ import numpy as np
 import torch
 
 from perspective_local.models.attributes import resolve_attributes
-from perspective_local.models.encoder import Encoder, Windows
+from perspective_local.models.encoder import Encoder
+from perspective_local.models.windows import Windows
 from perspective_local.models.heads import LinearHeads
 from perspective_local.models.io import DEFAULT_MODEL_DIR, Manifest, load_artifact
 

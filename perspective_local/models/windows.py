@@ -1,0 +1,101 @@
+"""Tokenising texts into windows, batching windows by length and padding them.
+
+Every backend (the torch encoder, its ONNX export, Detoxify checkpoints) reads texts the
+same way: a text longer than ``max_length`` tokens becomes several windows that overlap by
+``window_overlap`` tokens, and a text's score is the maximum over its windows. This module
+needs only the ``tokenizers`` library and a ``tokenizer.json``, not torch, so a backend
+that runs without torch (ONNX Runtime) tokenises exactly as the torch one does.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tokenizers import Tokenizer
+
+TOKENIZER_FILE = "tokenizer.json"
+
+
+@dataclass(frozen=True)
+class Windows:
+    """Token windows of a list of texts: one or more windows per text."""
+
+    input_ids: list[list[int]]
+    #: For each window, the index of the text it came from.
+    text_index: np.ndarray
+    n_texts: int
+
+    def __len__(self) -> int:
+        return len(self.input_ids)
+
+    def lengths(self) -> np.ndarray:
+        return np.fromiter((len(ids) for ids in self.input_ids), dtype=np.int64, count=len(self))
+
+
+class Windower:
+    """Cuts texts into token windows with one model's tokenizer."""
+
+    def __init__(self, model_dir: Path, *, max_length: int, window_overlap: int) -> None:
+        if not 0 <= window_overlap < max_length // 2:
+            raise ValueError(
+                f"window_overlap must lie in [0, {max_length // 2}), not {window_overlap}"
+            )
+        path = Path(model_dir) / TOKENIZER_FILE
+        if not path.exists():
+            raise FileNotFoundError(f"No {TOKENIZER_FILE} in {model_dir}")
+        self.tokenizer = Tokenizer.from_file(str(path))
+        # A tokenizer.json may carry its own truncation and padding (all-MiniLM-L6-v2's pads
+        # everything to 128): windows replace both.
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(max_length, stride=window_overlap)
+        self.max_length = max_length
+        self.window_overlap = window_overlap
+        self.pad_id = _pad_id(Path(model_dir), self.tokenizer)
+
+    def windows(self, texts: Sequence[str]) -> Windows:
+        """Tokenise ``texts``; a text longer than ``max_length`` tokens becomes several windows."""
+        input_ids: list[list[int]] = []
+        text_index: list[int] = []
+        for i, encoding in enumerate(self.tokenizer.encode_batch(list(texts))):
+            for part in (encoding, *encoding.overflowing):
+                input_ids.append(part.ids)
+                text_index.append(i)
+        return Windows(input_ids, np.asarray(text_index, dtype=np.int64), len(texts))
+
+    @staticmethod
+    def batches(windows: Windows, batch_size: int) -> Iterator[np.ndarray]:
+        """Window indices in batches of similar length (longest first), to cut padding."""
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, not {batch_size}")
+        order = np.argsort(-windows.lengths(), kind="stable")
+        for start in range(0, len(order), batch_size):
+            yield order[start : start + batch_size]
+
+    def pad(self, windows: Windows, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(input_ids, attention_mask)`` as int64 arrays for the windows at ``indices``."""
+        rows = [windows.input_ids[i] for i in indices]
+        width = max(len(ids) for ids in rows)
+        ids = np.full((len(rows), width), self.pad_id, dtype=np.int64)
+        mask = np.zeros((len(rows), width), dtype=np.int64)
+        for row, tokens in enumerate(rows):
+            ids[row, : len(tokens)] = tokens
+            mask[row, : len(tokens)] = 1
+        return ids, mask
+
+
+def _pad_id(model_dir: Path, tokenizer: Tokenizer) -> int:
+    """The model's padding id: ``config.json`` says it; else the tokenizer's pad token."""
+    config = model_dir / "config.json"
+    if config.exists():
+        pad = json.loads(config.read_text(encoding="utf-8")).get("pad_token_id")
+        if isinstance(pad, int):
+            return pad
+    for token in ("[PAD]", "<pad>"):
+        found = tokenizer.token_to_id(token)
+        if found is not None:
+            return int(found)
+    return 0
