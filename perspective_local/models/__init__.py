@@ -20,13 +20,16 @@ from perspective_local.models.attributes import (
     resolve_attributes,
 )
 
+from perspective_local.models.backend import Backend, Scores
+
 if TYPE_CHECKING:
-    from perspective_local.models.scorer import Scorer, Scores
+    from perspective_local.models.scorer import Scorer
 
 __all__ = [
     "ATTRIBUTES",
     "ATTRIBUTE_NAMES",
     "Attribute",
+    "Backend",
     "Scorer",
     "Scores",
     "UnknownAttributeError",
@@ -36,7 +39,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("Scorer", "Scores"):
+    if name == "Scorer":
         from perspective_local.models import scorer
 
         return getattr(scorer, name)

@@ -10,48 +10,24 @@ reader perceive the attribute in this comment).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from perspective_local.models.attributes import resolve_attributes
+from perspective_local.models.backend import Scores, as_text_list
 from perspective_local.models.encoder import Encoder
 from perspective_local.models.windows import Windows
 from perspective_local.models.heads import LinearHeads
 from perspective_local.models.io import DEFAULT_MODEL_DIR, Manifest, load_artifact
 
 
-@dataclass(frozen=True)
-class Scores:
-    """Probabilities for a list of texts: one row per text, one column per attribute."""
-
-    attributes: tuple[str, ...]
-    values: np.ndarray
-    model_version: str
-
-    def __len__(self) -> int:
-        return int(self.values.shape[0])
-
-    def __getitem__(self, index: int) -> dict[str, float]:
-        row = self.values[index]
-        return {name: float(row[j]) for j, name in enumerate(self.attributes)}
-
-    def __iter__(self) -> Iterator[dict[str, float]]:
-        return (self[i] for i in range(len(self)))
-
-    def column(self, attribute: str) -> np.ndarray:
-        """All texts' scores for one attribute."""
-        return self.values[:, self.attributes.index(attribute)]
-
-    def to_dicts(self) -> list[dict[str, float]]:
-        return list(self)
-
-
 class Scorer:
-    """An encoder plus the heads of one artifact, ready to score."""
+    """An encoder plus the heads of one artifact, ready to score (the ``heads`` backend)."""
+
+    kind = "heads"
 
     def __init__(self, encoder: Encoder, heads: LinearHeads, manifest: Manifest) -> None:
         if heads.dimension != encoder.dimension:
@@ -91,6 +67,10 @@ class Scorer:
     def attributes(self) -> tuple[str, ...]:
         return self.heads.attributes
 
+    @property
+    def device(self) -> str:
+        return str(self.encoder.device)
+
     def score(
         self,
         texts: str | Sequence[str],
@@ -99,13 +79,7 @@ class Scorer:
         batch_size: int = 32,
     ) -> Scores:
         """Score ``texts`` (a string or a list) for ``attributes`` (default: all served)."""
-        if isinstance(texts, str):
-            texts = [texts]
-        bad = [i for i, t in enumerate(texts) if not isinstance(t, str)]
-        if bad:
-            raise TypeError(
-                f"Texts must be strings; item {bad[0]} is {type(texts[bad[0]]).__name__}"
-            )
+        texts = as_text_list(texts)
         names = self.attributes if attributes is None else resolve_attributes(attributes)
         windows = self.encoder.windows(texts)
         return Scores(names, self.score_windows(windows, names, batch_size), self.model_version)
@@ -118,9 +92,7 @@ class Scorer:
         per_window = np.zeros((len(windows), len(rows)), dtype=np.float32)
         for indices in self.encoder.batches(windows, batch_size):
             per_window[indices] = self.forward(windows, indices, rows)
-        per_text = np.zeros((windows.n_texts, len(rows)), dtype=np.float32)
-        np.maximum.at(per_text, windows.text_index, per_window)
-        return per_text
+        return windows.max_per_text(per_window)
 
     @torch.inference_mode()
     def forward(self, windows: Windows, indices: np.ndarray, rows: list[int]) -> np.ndarray:

@@ -35,6 +35,12 @@ class Windows:
     def lengths(self) -> np.ndarray:
         return np.fromiter((len(ids) for ids in self.input_ids), dtype=np.int64, count=len(self))
 
+    def max_per_text(self, per_window: np.ndarray) -> np.ndarray:
+        """Each text's row-wise maximum over its windows' rows of ``per_window``."""
+        per_text = np.zeros((self.n_texts, per_window.shape[1]), dtype=np.float32)
+        np.maximum.at(per_text, self.text_index, per_window)
+        return per_text
+
 
 class Windower:
     """Cuts texts into token windows with one model's tokenizer."""

@@ -1,0 +1,97 @@
+"""What every scoring backend offers, and the ``Scores`` they all return.
+
+A backend turns texts into per-attribute probabilities. Three kinds exist: ``heads`` (the
+torch encoder plus linear heads, ``scorer.py``), ``onnx`` (the same graph exported to ONNX
+Runtime, ``onnx_backend.py``) and ``detoxify`` (Detoxify checkpoints,
+``detoxify_backend.py``). ``routing.py`` combines several behind the same interface. This
+module imports neither torch nor onnxruntime.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from perspective_local.models.attributes import resolve_attributes
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Probabilities for a list of texts: one row per text, one column per attribute."""
+
+    attributes: tuple[str, ...]
+    values: np.ndarray
+    model_version: str
+
+    def __len__(self) -> int:
+        return int(self.values.shape[0])
+
+    def __getitem__(self, index: int) -> dict[str, float]:
+        row = self.values[index]
+        return {name: float(row[j]) for j, name in enumerate(self.attributes)}
+
+    def __iter__(self) -> Iterator[dict[str, float]]:
+        return (self[i] for i in range(len(self)))
+
+    def column(self, attribute: str) -> np.ndarray:
+        """All texts' scores for one attribute."""
+        return self.values[:, self.attributes.index(attribute)]
+
+    def to_dicts(self) -> list[dict[str, float]]:
+        return list(self)
+
+
+class Backend(Protocol):
+    """A loaded model that scores texts for the attributes it serves."""
+
+    #: ``heads``, ``onnx`` or ``detoxify``; settings route attributes by this name.
+    @property
+    def kind(self) -> str: ...
+
+    #: The attributes this backend can score, in registry order.
+    @property
+    def attributes(self) -> tuple[str, ...]: ...
+
+    #: Stamped on every score, so a score can be traced to the weights that made it.
+    @property
+    def model_version(self) -> str: ...
+
+    #: Where it runs, e.g. ``cpu``, ``cuda:0`` or ``CUDAExecutionProvider``.
+    @property
+    def device(self) -> str: ...
+
+    def score(
+        self,
+        texts: str | Sequence[str],
+        attributes: str | Sequence[str] | None = None,
+        *,
+        batch_size: int = 32,
+    ) -> Scores: ...
+
+
+def as_text_list(texts: str | Sequence[str]) -> list[str]:
+    """One string or a list of strings as a list; anything else is a ``TypeError``."""
+    if isinstance(texts, str):
+        return [texts]
+    texts = list(texts)
+    bad = [i for i, t in enumerate(texts) if not isinstance(t, str)]
+    if bad:
+        raise TypeError(f"Texts must be strings; item {bad[0]} is {type(texts[bad[0]]).__name__}")
+    return texts
+
+
+def served_columns(
+    served: tuple[str, ...], attributes: str | Sequence[str] | None, backend: str
+) -> tuple[tuple[str, ...], list[int]]:
+    """Resolve requested attributes against what a backend serves: names and column indices."""
+    names = served if attributes is None else resolve_attributes(attributes)
+    missing = [a for a in names if a not in served]
+    if missing:
+        raise ValueError(
+            f"The {backend} backend does not serve {', '.join(missing)}; it serves "
+            f"{', '.join(served)}."
+        )
+    return names, [served.index(a) for a in names]

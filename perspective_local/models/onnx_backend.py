@@ -1,0 +1,127 @@
+"""The ``onnx`` backend: an exported artifact (``onnx_export.py``) run by ONNX Runtime.
+
+It needs neither torch nor transformers: ``tokenizers`` cuts the windows exactly as the
+torch backend does, ONNX Runtime runs the graph, and numpy takes each text's maximum over
+its windows. ``CUDAExecutionProvider`` is used when the installed ONNX Runtime has it and
+the device allows it; otherwise the CPU.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from perspective_local.models.backend import Scores, as_text_list, served_columns
+from perspective_local.models.io import ArtifactError, load_manifest
+from perspective_local.models.windows import Windower
+
+log = logging.getLogger(__name__)
+
+EXPORT_INFO_FILE = "onnx.json"
+PRECISIONS = ("fp32", "int8")
+
+
+def providers_for(device: str, available: Sequence[str]) -> list[str]:
+    """ONNX Runtime execution providers for ``auto``, ``cpu``, ``cuda`` or ``cuda:N``."""
+    if device == "cpu":
+        return ["CPUExecutionProvider"]
+    has_cuda = "CUDAExecutionProvider" in available
+    if device.startswith("cuda") and not has_cuda:
+        raise ValueError(
+            f"Device {device!r} requested but this ONNX Runtime has no CUDAExecutionProvider "
+            "(install onnxruntime-gpu)."
+        )
+    return ["CUDAExecutionProvider", "CPUExecutionProvider"] if has_cuda else ["CPUExecutionProvider"]
+
+
+class OnnxScorer:
+    """An exported artifact on ONNX Runtime, with the ``Backend`` interface."""
+
+    kind = "onnx"
+
+    def __init__(self, directory: Path | str, *, precision: str = "fp32", device: str = "auto",
+                 threads: int | None = None) -> None:  # fmt: skip
+        import onnxruntime as ort
+
+        self.directory = Path(directory)
+        info = _read_export_info(self.directory)
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}")
+        if precision not in info["files"]:
+            raise ArtifactError(
+                f"{self.directory} has no {precision} graph; export it with "
+                f"'perspective-local models export-onnx{' --int8' if precision == 'int8' else ''}'."
+            )
+        self.precision = precision
+        self.manifest = load_manifest(self.directory)
+        self.windower = Windower(
+            self.directory, max_length=info["max_length"], window_overlap=info["window_overlap"]
+        )
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or _default_threads()
+        providers = providers_for(device, ort.get_available_providers())
+        provider_options: list[dict[str, Any]] = [
+            {"device_id": int(device.split(":")[1])} if p == "CUDAExecutionProvider" and ":" in device
+            else {} for p in providers
+        ]  # fmt: skip
+        self.session = ort.InferenceSession(
+            str(self.directory / info["files"][precision]),
+            options,
+            providers=providers,
+            provider_options=provider_options,
+        )
+        log.info("onnx model loaded", extra={"path": str(self.directory), "precision": precision,
+                                             "providers": self.session.get_providers()})  # fmt: skip
+
+    @property
+    def attributes(self) -> tuple[str, ...]:
+        return self.manifest.attributes
+
+    @property
+    def model_version(self) -> str:
+        return f"{self.manifest.model_version}+onnx-{self.precision}"
+
+    @property
+    def device(self) -> str:
+        return str(self.session.get_providers()[0])
+
+    def score(
+        self,
+        texts: str | Sequence[str],
+        attributes: str | Sequence[str] | None = None,
+        *,
+        batch_size: int = 32,
+    ) -> Scores:
+        """Score ``texts`` for ``attributes`` (default: all the artifact serves)."""
+        texts = as_text_list(texts)
+        names, columns = served_columns(self.attributes, attributes, self.kind)
+        windows = self.windower.windows(texts)
+        per_window = np.zeros((len(windows), len(self.attributes)), dtype=np.float32)
+        for indices in self.windower.batches(windows, batch_size):
+            ids, mask = self.windower.pad(windows, indices)
+            per_window[indices] = self.session.run(
+                ["probabilities"], {"input_ids": ids, "attention_mask": mask}
+            )[0]
+        return Scores(names, windows.max_per_text(per_window)[:, columns], self.model_version)
+
+
+def _read_export_info(directory: Path) -> dict[str, Any]:
+    path = directory / EXPORT_INFO_FILE
+    if not path.is_file():
+        raise ArtifactError(
+            f"Not an ONNX export: {path} does not exist. Create one with "
+            "'perspective-local models export-onnx --out DIR'."
+        )
+    info: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return info
+
+
+def _default_threads() -> int:
+    # Like torch, one intra-op thread per core this process may use.
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

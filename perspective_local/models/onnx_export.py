@@ -1,0 +1,139 @@
+"""Export an artifact (encoder plus every head) to one ONNX graph, optionally int8.
+
+The graph takes ``input_ids`` and ``attention_mask`` (int64, dynamic batch and sequence
+axes) and returns ``probabilities`` (float32, one column per head): tokenising into windows
+and taking each text's maximum over its windows stay outside the graph, shared with the
+torch backend (``windows.py``). The export directory is self-contained: graph(s),
+``manifest.json`` and the tokenizer, so ONNX Runtime serves it without torch.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+from perspective_local.models.encoder import Encoder
+from perspective_local.models.heads import LinearHeads
+from perspective_local.models.io import MANIFEST_FILE, Manifest
+from perspective_local.models.scorer import Scorer
+from perspective_local.models.windows import TOKENIZER_FILE
+
+FP32_FILE = "model.onnx"
+INT8_FILE = "model.int8.onnx"
+EXPORT_INFO_FILE = "onnx.json"
+#: ONNX opset of the export; ONNX Runtime 1.17+ runs it on CPU and CUDA.
+OPSET = 17
+
+
+@dataclass(frozen=True)
+class ExportInfo:
+    """What ``onnx.json`` records next to the graphs."""
+
+    model_version: str
+    opset: int
+    max_length: int
+    window_overlap: int
+    files: dict[str, str]
+    torch_version: str
+
+
+class _Graph(torch.nn.Module):
+    """Encoder, mean pooling, L2 normalisation and all heads, as one traceable module."""
+
+    def __init__(self, encoder: Encoder, heads: LinearHeads) -> None:
+        super().__init__()
+        self.model = encoder.model
+        self.heads = heads
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        hidden = self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        weights = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
+        embeddings = torch.nn.functional.normalize(pooled, p=2, dim=1)
+        probabilities: torch.Tensor = self.heads(embeddings)
+        return probabilities
+
+
+def export_onnx(scorer: Scorer, out_dir: Path, *, int8: bool = False) -> ExportInfo:
+    """Write ``model.onnx`` (and ``model.int8.onnx`` when ``int8``) for ``scorer`` to ``out_dir``.
+
+    The scorer must be on the CPU in float32; the graph then runs anywhere ONNX Runtime
+    does (CPU, or CUDA through ``CUDAExecutionProvider``).
+    """
+    if scorer.encoder.device.type != "cpu":
+        raise ValueError("Export from a CPU scorer: Scorer.load(model_dir, device='cpu').")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    graph = _Graph(scorer.encoder, scorer.heads).eval()
+    example = torch.ones((2, 8), dtype=torch.long)
+    axes = {0: "batch", 1: "sequence"}
+    with warnings.catch_warnings():
+        # The TorchScript exporter warns that it is deprecated. We keep it while it exists
+        # because it writes one self-contained file; the dynamo exporter puts the weights
+        # in a side file.
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            graph,
+            (example, torch.ones_like(example)),
+            str(out_dir / FP32_FILE),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["probabilities"],
+            dynamic_axes={"input_ids": axes, "attention_mask": axes, "probabilities": {0: "batch"}},
+            opset_version=OPSET,
+            dynamo=False,
+        )
+    files = {"fp32": FP32_FILE}
+    if int8:
+        quantize_int8(out_dir / FP32_FILE, out_dir / INT8_FILE)
+        files["int8"] = INT8_FILE
+    _copy_model_files(scorer, out_dir)
+    info = ExportInfo(
+        model_version=scorer.model_version,
+        opset=OPSET,
+        max_length=scorer.encoder.max_length,
+        window_overlap=scorer.encoder.window_overlap,
+        files=files,
+        torch_version=torch.__version__,
+    )
+    (out_dir / EXPORT_INFO_FILE).write_text(json.dumps(asdict(info), indent=2) + "\n")
+    return info
+
+
+def quantize_int8(source: Path, target: Path) -> None:
+    """Dynamic int8 quantisation of the encoder's matrix products, for CPUs.
+
+    Per-channel weight scales keep the largest probability change on our examples near
+    0.05 (per-tensor scales moved some by 0.35); the heads stay in float32 because their
+    large weights are where quantisation error would be amplified most.
+    """
+    import logging
+
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    heads = [n.name for n in onnx.load(str(source)).graph.node if n.name.startswith("/heads/")]
+    # quantize_dynamic logs advice to pre-process the graph first; its symbolic shape
+    # inference fails on transformer graphs with dynamic axes, so the advice is noise here.
+    logging.disable(logging.WARNING)
+    try:
+        quantize_dynamic(
+            str(source),
+            str(target),
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            op_types_to_quantize=["MatMul"],
+            nodes_to_exclude=heads,
+        )
+    finally:
+        logging.disable(logging.NOTSET)
+
+
+def _copy_model_files(scorer: Scorer, out_dir: Path) -> None:
+    manifest: Manifest = scorer.manifest
+    (out_dir / MANIFEST_FILE).write_text(manifest.to_json(), encoding="utf-8")
+    for name in (TOKENIZER_FILE, "config.json"):
+        shutil.copyfile(scorer.encoder.path / name, out_dir / name)
