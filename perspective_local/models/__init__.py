@@ -19,7 +19,6 @@ from perspective_local.models.attributes import (
     get_attribute,
     resolve_attributes,
 )
-
 from perspective_local.models.backend import Backend, Scores
 
 if TYPE_CHECKING:

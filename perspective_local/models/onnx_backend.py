@@ -37,7 +37,8 @@ def providers_for(device: str, available: Sequence[str]) -> list[str]:
             f"Device {device!r} requested but this ONNX Runtime has no CUDAExecutionProvider "
             "(install onnxruntime-gpu)."
         )
-    return ["CUDAExecutionProvider", "CPUExecutionProvider"] if has_cuda else ["CPUExecutionProvider"]
+    cpu = ["CPUExecutionProvider"]
+    return ["CUDAExecutionProvider", *cpu] if has_cuda else cpu
 
 
 class OnnxScorer:
@@ -66,18 +67,21 @@ class OnnxScorer:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or _default_threads()
         providers = providers_for(device, ort.get_available_providers())
+        cuda_index = {"device_id": int(device.split(":")[1])} if ":" in device else {}
         provider_options: list[dict[str, Any]] = [
-            {"device_id": int(device.split(":")[1])} if p == "CUDAExecutionProvider" and ":" in device
-            else {} for p in providers
-        ]  # fmt: skip
+            cuda_index if p == "CUDAExecutionProvider" else {} for p in providers
+        ]
         self.session = ort.InferenceSession(
             str(self.directory / info["files"][precision]),
             options,
             providers=providers,
             provider_options=provider_options,
         )
-        log.info("onnx model loaded", extra={"path": str(self.directory), "precision": precision,
-                                             "providers": self.session.get_providers()})  # fmt: skip
+        log.info(
+            "onnx model loaded",
+            extra={"path": str(self.directory), "precision": precision,
+                   "providers": self.session.get_providers()},
+        )  # fmt: skip
 
     @property
     def attributes(self) -> tuple[str, ...]:

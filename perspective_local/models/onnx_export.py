@@ -20,12 +20,12 @@ import torch
 from perspective_local.models.encoder import Encoder
 from perspective_local.models.heads import LinearHeads
 from perspective_local.models.io import MANIFEST_FILE, Manifest
+from perspective_local.models.onnx_backend import EXPORT_INFO_FILE
 from perspective_local.models.scorer import Scorer
 from perspective_local.models.windows import TOKENIZER_FILE
 
 FP32_FILE = "model.onnx"
 INT8_FILE = "model.int8.onnx"
-EXPORT_INFO_FILE = "onnx.json"
 #: ONNX opset of the export; ONNX Runtime 1.17+ runs it on CPU and CUDA.
 OPSET = 17
 

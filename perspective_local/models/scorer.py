@@ -19,9 +19,9 @@ import torch
 from perspective_local.models.attributes import resolve_attributes
 from perspective_local.models.backend import Scores, as_text_list
 from perspective_local.models.encoder import Encoder
-from perspective_local.models.windows import Windows
 from perspective_local.models.heads import LinearHeads
 from perspective_local.models.io import DEFAULT_MODEL_DIR, Manifest, load_artifact
+from perspective_local.models.windows import Windows
 
 
 class Scorer:
