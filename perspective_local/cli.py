@@ -49,6 +49,23 @@ DeviceOption = Annotated[
         rich_help_panel="Model",
     ),
 ]
+BackendsOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Backends to load, comma-separated, in priority order: heads, onnx, detoxify  "
+        "[default: heads; env: PERSPECTIVE_LOCAL_BACKENDS]",
+        rich_help_panel="Model",
+    ),
+]
+RouteOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--route",
+        help="ATTRIBUTE=BACKEND, e.g. TOXICITY=detoxify; repeatable  "
+        "[env: PERSPECTIVE_LOCAL_ROUTES]",
+        rich_help_panel="Model",
+    ),
+]
 ModelDirOption = Annotated[
     Path | None,
     typer.Option(
@@ -93,6 +110,8 @@ def score(
     ] = None,
     device: DeviceOption = None,
     model_dir: ModelDirOption = None,
+    backends: BackendsOption = None,
+    route: RouteOption = None,
     input_format: Annotated[
         str | None,
         typer.Option(
@@ -146,7 +165,10 @@ def score(
     from perspective_local.client.records import RecordError, detect_format
     from perspective_local.models.attributes import UnknownAttributeError, resolve_attributes
 
-    settings = load_settings(config, device=device, model_dir=model_dir, batch_size=batch_size)
+    settings = load_settings(
+        config, device=device, model_dir=model_dir, batch_size=batch_size, backends=backends,
+        routes=",".join(route) if route else None,
+    )  # fmt: skip
     if chunk_size < 1:
         raise fail("--chunk-size must be at least 1")
     try:
@@ -213,10 +235,8 @@ def _score_backend(settings: Settings, server: str | None, api_key: str | None) 
     from perspective_local.client.local import LocalBackend
 
     try:
-        backend = LocalBackend.load(
-            settings.model_dir, device=settings.device, batch_size=settings.batch_size
-        )
-    except ValueError as exc:
+        backend = LocalBackend.from_settings(settings)
+    except (ValueError, FileNotFoundError) as exc:
         raise fail(str(exc)) from None
     err.print(f"model {backend.model_version} on {backend.device}", highlight=False)
     return backend
@@ -326,9 +346,11 @@ def train(
 def _register_subcommands() -> None:
     # Each sub-package owns its commands; registering imports only their CLI modules.
     from perspective_local.analysis.cli import register as register_analysis
+    from perspective_local.models.cli import register as register_models
     from perspective_local.service.cli import register as register_serve
 
     register_serve(app)
+    register_models(app)
     register_analysis(app)
 
 

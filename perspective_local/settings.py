@@ -23,6 +23,9 @@ CONFIG_ENV = ENV_PREFIX + "CONFIG"
 _DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 LOG_FORMATS = ("json", "text")
+#: Backend kinds: encoder + heads on torch, its ONNX export, Detoxify checkpoints.
+BACKEND_KINDS = ("heads", "onnx", "detoxify")
+ONNX_PRECISIONS = ("fp32", "int8")
 
 
 class SettingsError(ValueError):
@@ -51,6 +54,22 @@ class Settings:
     log_level: str = "WARNING"
     log_format: str = "text"
 
+    # Backends (``models/routing.py``).
+    #: Backends to load, in priority order: an attribute no route names goes to the first
+    #: that serves it. Env/flag: comma-separated.
+    backends: tuple[str, ...] = ("heads",)
+    #: attribute -> backend overrides, e.g. {TOXICITY = "detoxify"}. Env/flag:
+    #: ``TOXICITY=detoxify,INSULT=detoxify``.
+    routes: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    #: ONNX export to serve with the ``onnx`` backend; ``None``: ``CACHE_DIR/onnx/default``.
+    onnx_dir: Path | None = None
+    #: ``fp32`` or ``int8`` (the dynamically quantised graph, for CPUs).
+    onnx_precision: str = "fp32"
+    #: Detoxify release pulled into the cache (e.g. ``detoxify-unbiased``) or a directory.
+    detoxify_model: str = "detoxify-unbiased"
+    #: Base URL of a mirror laid out as ``MIRROR/host/path``, for ``models pull``.
+    download_mirror: str | None = None
+
     # The server (``perspective-local serve``).
     #: Interface both transports bind to; loopback unless you mean to expose the server.
     host: str = "127.0.0.1"
@@ -78,6 +97,21 @@ class Settings:
             raise SettingsError(f"log_level: {self.log_level!r} is not one of {LOG_LEVELS}")
         if self.log_format not in LOG_FORMATS:
             raise SettingsError(f"log_format: {self.log_format!r} is not one of {LOG_FORMATS}")
+        unknown = [b for b in self.backends if b not in BACKEND_KINDS]
+        if unknown or not self.backends or len(set(self.backends)) != len(self.backends):
+            raise SettingsError(
+                f"backends: {list(self.backends)} must name distinct kinds from {BACKEND_KINDS}"
+            )
+        stray = {a: b for a, b in self.routes.items() if b not in self.backends}
+        if stray:
+            raise SettingsError(
+                f"routes: {stray} name backends that are not loaded; add them to backends "
+                f"(now {list(self.backends)})"
+            )
+        if self.onnx_precision not in ONNX_PRECISIONS:
+            raise SettingsError(
+                f"onnx_precision: {self.onnx_precision!r} is not one of {ONNX_PRECISIONS}"
+            )
         if not self.host:
             raise SettingsError("host: must not be empty")
         for name in ("grpc_port", "http_port"):
@@ -128,6 +162,10 @@ class Settings:
                 value = str(value)
             elif f.name == "api_keys":
                 value = [key[:2] + "***" for key in value]
+            elif f.name == "routes":
+                value = dict(value)
+            elif f.name == "backends":
+                value = list(value)
             values[f.name] = value
         return values
 
@@ -155,7 +193,7 @@ _INTS = ("batch_size", "grpc_port", "http_port", "max_batch_size", "max_queue", 
 
 
 def _convert(name: str, value: Any, source: str) -> Any:
-    if name in ("model_dir", "data_dir", "cache_dir"):
+    if name in ("model_dir", "data_dir", "cache_dir", "onnx_dir"):
         return Path(value).expanduser() if value is not None else None
     if name in _INTS:
         try:
@@ -170,6 +208,31 @@ def _convert(name: str, value: Any, source: str) -> Any:
     if name == "api_keys":
         keys = value.split(",") if isinstance(value, str) else list(value)
         return tuple(str(key).strip() for key in keys if str(key).strip())
+    if name == "backends":
+        kinds = value.split(",") if isinstance(value, str) else list(value)
+        return tuple(str(kind).strip().lower() for kind in kinds if str(kind).strip())
+    if name == "routes":
+        return _routes(value, source)
+    if name == "download_mirror":
+        return str(value) if value else None
     if name == "log_level":
         return str(value).upper()
     return str(value)
+
+
+def _routes(value: Any, source: str) -> dict[str, str]:
+    """``{"TOXICITY": "detoxify"}`` from a table, or from ``TOXICITY=detoxify,...``."""
+    if isinstance(value, Mapping):
+        pairs = list(value.items())
+    elif isinstance(value, str):
+        pairs = []
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            attribute, sep, backend = item.partition("=")
+            if not sep:
+                raise SettingsError(
+                    f"routes ({source}): {item!r} is not ATTRIBUTE=BACKEND, e.g. TOXICITY=detoxify"
+                )
+            pairs.append((attribute, backend))
+    else:
+        raise SettingsError(f"routes ({source}): expected a table or ATTRIBUTE=BACKEND list")
+    return {str(a).strip().upper(): str(b).strip().lower() for a, b in pairs}

@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from perspective_local.models.scorer import Scorer
+    from perspective_local.models.backend import Backend
+    from perspective_local.settings import Settings
 
 
 class LocalBackend:
     """Scores texts with a model loaded in this process."""
 
-    def __init__(self, scorer: Scorer, *, batch_size: int = 32) -> None:
+    def __init__(self, scorer: Backend, *, batch_size: int = 32) -> None:
         self.scorer = scorer
         self.batch_size = batch_size
 
@@ -30,13 +31,20 @@ class LocalBackend:
 
         return cls(Scorer.load(model_dir, device=device), batch_size=batch_size)
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LocalBackend:
+        """The backends the settings configure (heads, ONNX, Detoxify, routed)."""
+        from perspective_local.models.routing import load_scorer
+
+        return cls(load_scorer(settings), batch_size=settings.batch_size)
+
     @property
     def model_version(self) -> str:
         return self.scorer.model_version
 
     @property
     def device(self) -> str:
-        return str(self.scorer.encoder.device)
+        return self.scorer.device
 
     def score(
         self, texts: Sequence[str], attributes: Sequence[str] | None = None

@@ -59,6 +59,10 @@ class Backend(Protocol):
     @property
     def model_version(self) -> str: ...
 
+    #: One line saying what model this is, for model-info endpoints and logs.
+    @property
+    def description(self) -> str: ...
+
     #: Where it runs, e.g. ``cpu``, ``cuda:0`` or ``CUDAExecutionProvider``.
     @property
     def device(self) -> str: ...

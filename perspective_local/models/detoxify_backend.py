@@ -185,6 +185,9 @@ class DetoxifyScorer:
         self.windower = Windower(self.directory, max_length=max_length,
                                  window_overlap=max_length // 8)  # fmt: skip
         self._version = f"{self.directory.name}@{self._checkpoint_digest()[:8]}"
+        self.description = (
+            f"Detoxify checkpoint {self.directory.name} ({type(self.model).__name__})"
+        )
         log.info("detoxify model loaded", extra={"path": str(self.directory),
                  "device": self.device, "classes": classes})  # fmt: skip
 

@@ -92,6 +92,13 @@ class OnnxScorer:
         return f"{self.manifest.model_version}+onnx-{self.precision}"
 
     @property
+    def description(self) -> str:
+        return (
+            f"{self.manifest.encoder.id} with {len(self.attributes)} linear heads "
+            f"(ONNX Runtime, {self.precision})"
+        )
+
+    @property
     def device(self) -> str:
         return str(self.session.get_providers()[0])
 

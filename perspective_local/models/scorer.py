@@ -71,6 +71,10 @@ class Scorer:
     def device(self) -> str:
         return str(self.encoder.device)
 
+    @property
+    def description(self) -> str:
+        return f"{self.manifest.encoder.id} with {len(self.attributes)} linear heads (torch)"
+
     def score(
         self,
         texts: str | Sequence[str],

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.rpc import status_pb2 as google_dot_rpc_dot_status__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n2perspective_local/proto/perspective_local_v1.proto\x12\x14perspective_local.v1\x1a\x17google/rpc/status.proto\"6\n\x11ScoreBatchRequest\x12\r\n\x05texts\x18\x01 \x03(\t\x12\x12\n\nattributes\x18\x02 \x03(\t\"y\n\nTextScores\x12<\n\x06scores\x18\x01 \x03(\x0b\x32,.perspective_local.v1.TextScores.ScoresEntry\x1a-\n\x0bScoresEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x02:\x02\x38\x01\"r\n\x12ScoreBatchResponse\x12\x31\n\x07results\x18\x01 \x03(\x0b\x32 .perspective_local.v1.TextScores\x12\x12\n\nattributes\x18\x02 \x03(\t\x12\x15\n\rmodel_version\x18\x03 \x01(\t\"<\n\x0cScoreRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\x12\n\nattributes\x18\x03 \x03(\t\"\xc5\x01\n\rScoreResponse\x12\n\n\x02id\x18\x01 \x01(\t\x12?\n\x06scores\x18\x02 \x03(\x0b\x32/.perspective_local.v1.ScoreResponse.ScoresEntry\x12\x15\n\rmodel_version\x18\x03 \x01(\t\x12!\n\x05\x65rror\x18\x04 \x01(\x0b\x32\x12.google.rpc.Status\x1a-\n\x0bScoresEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x02:\x02\x38\x01\"\x17\n\x15ListAttributesRequest\"k\n\rAttributeInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\ndefinition\x18\x02 \x01(\t\x12\r\n\x05group\x18\x03 \x01(\t\x12\x11\n\tlanguages\x18\x04 \x03(\t\x12\x16\n\x0esupports_spans\x18\x05 \x01(\x08\"h\n\x16ListAttributesResponse\x12\x37\n\nattributes\x18\x01 \x03(\x0b\x32#.perspective_local.v1.AttributeInfo\x12\x15\n\rmodel_version\x18\x02 \x01(\t\"\x15\n\x13GetModelInfoRequest\"\x9d\x01\n\tModelInfo\x12\x15\n\rmodel_version\x18\x01 \x01(\t\x12\x0f\n\x07\x65ncoder\x18\x02 \x01(\t\x12\x0e\n\x06\x64\x65vice\x18\x03 \x01(\t\x12\x12\n\nattributes\x18\x04 \x03(\t\x12\x16\n\x0emax_batch_size\x18\x05 \x01(\x05\x12\x11\n\tmax_queue\x18\x06 \x01(\x05\x12\x19\n\x11max_comment_bytes\x18\x07 \x01(\x05\x32\x98\x03\n\x10PerspectiveLocal\x12_\n\nScoreBatch\x12\'.perspective_local.v1.ScoreBatchRequest\x1a(.perspective_local.v1.ScoreBatchResponse\x12Z\n\x0bStreamScore\x12\".perspective_local.v1.ScoreRequest\x1a#.perspective_local.v1.ScoreResponse(\x01\x30\x01\x12k\n\x0eListAttributes\x12+.perspective_local.v1.ListAttributesRequest\x1a,.perspective_local.v1.ListAttributesResponse\x12Z\n\x0cGetModelInfo\x12).perspective_local.v1.GetModelInfoRequest\x1a\x1f.perspective_local.v1.ModelInfob\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n2perspective_local/proto/perspective_local_v1.proto\x12\x14perspective_local.v1\x1a\x17google/rpc/status.proto\"6\n\x11ScoreBatchRequest\x12\r\n\x05texts\x18\x01 \x03(\t\x12\x12\n\nattributes\x18\x02 \x03(\t\"y\n\nTextScores\x12<\n\x06scores\x18\x01 \x03(\x0b\x32,.perspective_local.v1.TextScores.ScoresEntry\x1a-\n\x0bScoresEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x02:\x02\x38\x01\"r\n\x12ScoreBatchResponse\x12\x31\n\x07results\x18\x01 \x03(\x0b\x32 .perspective_local.v1.TextScores\x12\x12\n\nattributes\x18\x02 \x03(\t\x12\x15\n\rmodel_version\x18\x03 \x01(\t\"<\n\x0cScoreRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\x12\n\nattributes\x18\x03 \x03(\t\"\xc5\x01\n\rScoreResponse\x12\n\n\x02id\x18\x01 \x01(\t\x12?\n\x06scores\x18\x02 \x03(\x0b\x32/.perspective_local.v1.ScoreResponse.ScoresEntry\x12\x15\n\rmodel_version\x18\x03 \x01(\t\x12!\n\x05\x65rror\x18\x04 \x01(\x0b\x32\x12.google.rpc.Status\x1a-\n\x0bScoresEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x02:\x02\x38\x01\"\x17\n\x15ListAttributesRequest\"|\n\rAttributeInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\ndefinition\x18\x02 \x01(\t\x12\r\n\x05group\x18\x03 \x01(\t\x12\x11\n\tlanguages\x18\x04 \x03(\t\x12\x16\n\x0esupports_spans\x18\x05 \x01(\x08\x12\x0f\n\x07\x62\x61\x63kend\x18\x06 \x01(\t\"h\n\x16ListAttributesResponse\x12\x37\n\nattributes\x18\x01 \x03(\x0b\x32#.perspective_local.v1.AttributeInfo\x12\x15\n\rmodel_version\x18\x02 \x01(\t\"\x15\n\x13GetModelInfoRequest\"\xe0\x02\n\tModelInfo\x12\x15\n\rmodel_version\x18\x01 \x01(\t\x12\x0f\n\x07\x65ncoder\x18\x02 \x01(\t\x12\x0e\n\x06\x64\x65vice\x18\x03 \x01(\t\x12\x12\n\nattributes\x18\x04 \x03(\t\x12\x16\n\x0emax_batch_size\x18\x05 \x01(\x05\x12\x11\n\tmax_queue\x18\x06 \x01(\x05\x12\x19\n\x11max_comment_bytes\x18\x07 \x01(\x05\x12\x33\n\x08\x62\x61\x63kends\x18\x08 \x03(\x0b\x32!.perspective_local.v1.BackendInfo\x12R\n\x12\x61ttribute_backends\x18\t \x03(\x0b\x32\x36.perspective_local.v1.ModelInfo.AttributeBackendsEntry\x1a\x38\n\x16\x41ttributeBackendsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"V\n\x0b\x42\x61\x63kendInfo\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x15\n\rmodel_version\x18\x02 \x01(\t\x12\x0e\n\x06\x64\x65vice\x18\x03 \x01(\t\x12\x12\n\nattributes\x18\x04 \x03(\t2\x98\x03\n\x10PerspectiveLocal\x12_\n\nScoreBatch\x12\'.perspective_local.v1.ScoreBatchRequest\x1a(.perspective_local.v1.ScoreBatchResponse\x12Z\n\x0bStreamScore\x12\".perspective_local.v1.ScoreRequest\x1a#.perspective_local.v1.ScoreResponse(\x01\x30\x01\x12k\n\x0eListAttributes\x12+.perspective_local.v1.ListAttributesRequest\x1a,.perspective_local.v1.ListAttributesResponse\x12Z\n\x0cGetModelInfo\x12).perspective_local.v1.GetModelInfoRequest\x1a\x1f.perspective_local.v1.ModelInfob\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,6 +36,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_TEXTSCORES_SCORESENTRY']._serialized_options = b'8\001'
   _globals['_SCORERESPONSE_SCORESENTRY']._loaded_options = None
   _globals['_SCORERESPONSE_SCORESENTRY']._serialized_options = b'8\001'
+  _globals['_MODELINFO_ATTRIBUTEBACKENDSENTRY']._loaded_options = None
+  _globals['_MODELINFO_ATTRIBUTEBACKENDSENTRY']._serialized_options = b'8\001'
   _globals['_SCOREBATCHREQUEST']._serialized_start=101
   _globals['_SCOREBATCHREQUEST']._serialized_end=155
   _globals['_TEXTSCORES']._serialized_start=157
@@ -53,13 +55,17 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTATTRIBUTESREQUEST']._serialized_start=658
   _globals['_LISTATTRIBUTESREQUEST']._serialized_end=681
   _globals['_ATTRIBUTEINFO']._serialized_start=683
-  _globals['_ATTRIBUTEINFO']._serialized_end=790
-  _globals['_LISTATTRIBUTESRESPONSE']._serialized_start=792
-  _globals['_LISTATTRIBUTESRESPONSE']._serialized_end=896
-  _globals['_GETMODELINFOREQUEST']._serialized_start=898
-  _globals['_GETMODELINFOREQUEST']._serialized_end=919
-  _globals['_MODELINFO']._serialized_start=922
-  _globals['_MODELINFO']._serialized_end=1079
-  _globals['_PERSPECTIVELOCAL']._serialized_start=1082
-  _globals['_PERSPECTIVELOCAL']._serialized_end=1490
+  _globals['_ATTRIBUTEINFO']._serialized_end=807
+  _globals['_LISTATTRIBUTESRESPONSE']._serialized_start=809
+  _globals['_LISTATTRIBUTESRESPONSE']._serialized_end=913
+  _globals['_GETMODELINFOREQUEST']._serialized_start=915
+  _globals['_GETMODELINFOREQUEST']._serialized_end=936
+  _globals['_MODELINFO']._serialized_start=939
+  _globals['_MODELINFO']._serialized_end=1291
+  _globals['_MODELINFO_ATTRIBUTEBACKENDSENTRY']._serialized_start=1235
+  _globals['_MODELINFO_ATTRIBUTEBACKENDSENTRY']._serialized_end=1291
+  _globals['_BACKENDINFO']._serialized_start=1293
+  _globals['_BACKENDINFO']._serialized_end=1379
+  _globals['_PERSPECTIVELOCAL']._serialized_start=1382
+  _globals['_PERSPECTIVELOCAL']._serialized_end=1790
 # @@protoc_insertion_point(module_scope)

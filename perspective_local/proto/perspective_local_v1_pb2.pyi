@@ -72,18 +72,20 @@ class ListAttributesRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class AttributeInfo(_message.Message):
-    __slots__ = ("name", "definition", "group", "languages", "supports_spans")
+    __slots__ = ("name", "definition", "group", "languages", "supports_spans", "backend")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DEFINITION_FIELD_NUMBER: _ClassVar[int]
     GROUP_FIELD_NUMBER: _ClassVar[int]
     LANGUAGES_FIELD_NUMBER: _ClassVar[int]
     SUPPORTS_SPANS_FIELD_NUMBER: _ClassVar[int]
+    BACKEND_FIELD_NUMBER: _ClassVar[int]
     name: str
     definition: str
     group: str
     languages: _containers.RepeatedScalarFieldContainer[str]
     supports_spans: bool
-    def __init__(self, name: _Optional[str] = ..., definition: _Optional[str] = ..., group: _Optional[str] = ..., languages: _Optional[_Iterable[str]] = ..., supports_spans: _Optional[bool] = ...) -> None: ...
+    backend: str
+    def __init__(self, name: _Optional[str] = ..., definition: _Optional[str] = ..., group: _Optional[str] = ..., languages: _Optional[_Iterable[str]] = ..., supports_spans: _Optional[bool] = ..., backend: _Optional[str] = ...) -> None: ...
 
 class ListAttributesResponse(_message.Message):
     __slots__ = ("attributes", "model_version")
@@ -98,7 +100,14 @@ class GetModelInfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class ModelInfo(_message.Message):
-    __slots__ = ("model_version", "encoder", "device", "attributes", "max_batch_size", "max_queue", "max_comment_bytes")
+    __slots__ = ("model_version", "encoder", "device", "attributes", "max_batch_size", "max_queue", "max_comment_bytes", "backends", "attribute_backends")
+    class AttributeBackendsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     ENCODER_FIELD_NUMBER: _ClassVar[int]
     DEVICE_FIELD_NUMBER: _ClassVar[int]
@@ -106,6 +115,8 @@ class ModelInfo(_message.Message):
     MAX_BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
     MAX_QUEUE_FIELD_NUMBER: _ClassVar[int]
     MAX_COMMENT_BYTES_FIELD_NUMBER: _ClassVar[int]
+    BACKENDS_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTE_BACKENDS_FIELD_NUMBER: _ClassVar[int]
     model_version: str
     encoder: str
     device: str
@@ -113,4 +124,18 @@ class ModelInfo(_message.Message):
     max_batch_size: int
     max_queue: int
     max_comment_bytes: int
-    def __init__(self, model_version: _Optional[str] = ..., encoder: _Optional[str] = ..., device: _Optional[str] = ..., attributes: _Optional[_Iterable[str]] = ..., max_batch_size: _Optional[int] = ..., max_queue: _Optional[int] = ..., max_comment_bytes: _Optional[int] = ...) -> None: ...
+    backends: _containers.RepeatedCompositeFieldContainer[BackendInfo]
+    attribute_backends: _containers.ScalarMap[str, str]
+    def __init__(self, model_version: _Optional[str] = ..., encoder: _Optional[str] = ..., device: _Optional[str] = ..., attributes: _Optional[_Iterable[str]] = ..., max_batch_size: _Optional[int] = ..., max_queue: _Optional[int] = ..., max_comment_bytes: _Optional[int] = ..., backends: _Optional[_Iterable[_Union[BackendInfo, _Mapping]]] = ..., attribute_backends: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class BackendInfo(_message.Message):
+    __slots__ = ("kind", "model_version", "device", "attributes")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    DEVICE_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    model_version: str
+    device: str
+    attributes: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, kind: _Optional[str] = ..., model_version: _Optional[str] = ..., device: _Optional[str] = ..., attributes: _Optional[_Iterable[str]] = ...) -> None: ...

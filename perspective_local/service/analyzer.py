@@ -5,8 +5,8 @@ introspection. Transports parse, call one method here, and render the result or 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -27,8 +27,12 @@ class ModelDescription:
     model_version: str
     encoder: str
     device: str
-    #: Attributes with a head, in head order (the columns the batcher returns).
+    #: Attributes served, in registry order (the columns the batcher returns).
     attributes: tuple[str, ...]
+    #: attribute -> the backend kind that scores it.
+    routes: Mapping[str, str] = field(default_factory=dict)
+    #: Each loaded backend: kind, model version, device, attributes it could serve.
+    backends: tuple[pl.BackendInfo, ...] = ()
 
 
 class Analyzer:
@@ -128,6 +132,7 @@ class Analyzer:
                     group=a.group,
                     languages=a.languages,
                     supports_spans=a.supports_spans,
+                    backend=self.model.routes.get(a.name, ""),
                 )
                 for a in (ATTRIBUTES[name] for name in self.model.attributes)
             ],
@@ -143,6 +148,8 @@ class Analyzer:
             max_batch_size=self.batcher.max_batch_size,
             max_queue=self.batcher.max_queue,
             max_comment_bytes=self.limits.max_comment_bytes,
+            backends=self.model.backends,
+            attribute_backends=self.model.routes,
         )
 
 

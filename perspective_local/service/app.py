@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import uvicorn
 
+from perspective_local.proto import perspective_local_v1_pb2 as pl
 from perspective_local.service.analyzer import Analyzer, ModelDescription
 from perspective_local.service.batcher import Batcher, ScoreFn
 from perspective_local.service.grpc_server import create_server, set_serving
@@ -26,7 +27,7 @@ from perspective_local.service.rest import Readiness, create_app
 from perspective_local.settings import Settings
 
 if TYPE_CHECKING:
-    from perspective_local.models.scorer import Scorer
+    from perspective_local.models.backend import Backend
 
 log = logging.getLogger(__name__)
 
@@ -53,32 +54,39 @@ class Running:
     analyzer: Analyzer
 
 
-def score_function(scorer: Scorer, batch_size: int) -> ScoreFn:
-    """What the batcher's model thread runs: tokenise a batch and score every head."""
+def score_function(scorer: Backend, batch_size: int) -> ScoreFn:
+    """What the batcher's model thread runs: score a batch for every served attribute."""
 
     def score(texts: Sequence[str]) -> np.ndarray:
-        windows = scorer.encoder.windows(texts)
-        return scorer.score_windows(windows, scorer.attributes, batch_size)
+        return scorer.score(texts, batch_size=batch_size).values
 
     return score
 
 
-def describe(scorer: Scorer) -> ModelDescription:
+def describe(scorer: Backend) -> ModelDescription:
+    from perspective_local.models.routing import describe_routes, loaded_backends
+
     return ModelDescription(
         model_version=scorer.model_version,
-        encoder=scorer.manifest.encoder.id,
-        device=str(scorer.encoder.device),
+        encoder=scorer.description,
+        device=scorer.device,
         attributes=scorer.attributes,
-    )
+        routes=describe_routes(scorer),
+        backends=tuple(
+            pl.BackendInfo(kind=b.kind, model_version=b.model_version, device=b.device,
+                           attributes=b.attributes)
+            for b in loaded_backends(scorer)
+        ),
+    )  # fmt: skip
 
 
 @asynccontextmanager
-async def running(settings: Settings, scorer: Scorer | None = None) -> AsyncIterator[Running]:
+async def running(settings: Settings, scorer: Backend | None = None) -> AsyncIterator[Running]:
     """Start both transports over one batcher; stop them gracefully on exit."""
     if scorer is None:
-        from perspective_local.models.scorer import Scorer
+        from perspective_local.models.routing import load_scorer
 
-        scorer = await asyncio.to_thread(Scorer.load, settings.model_dir, device=settings.device)
+        scorer = await asyncio.to_thread(load_scorer, settings)
     metrics = Metrics()
     batcher = Batcher(
         score_function(scorer, settings.max_batch_size),
@@ -124,7 +132,7 @@ async def running(settings: Settings, scorer: Scorer | None = None) -> AsyncIter
                 "grpc_port": grpc_port,
                 "http_port": http_port,
                 "model_version": scorer.model_version,
-                "device": str(scorer.encoder.device),
+                "device": scorer.device,
             },
         )
         yield Running(settings.host, grpc_port, http_port, analyzer)
@@ -138,7 +146,7 @@ async def running(settings: Settings, scorer: Scorer | None = None) -> AsyncIter
         http_socket.close()
 
 
-async def serve(settings: Settings, scorer: Scorer | None = None) -> None:
+async def serve(settings: Settings, scorer: Backend | None = None) -> None:
     """Serve until SIGTERM or SIGINT, then drain and stop."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -90,6 +90,23 @@ def serve(
             rich_help_panel=_MODEL,
         ),
     ] = None,
+    backends: Annotated[
+        str | None,
+        typer.Option(
+            help="Backends to load, comma-separated, in priority order: heads, onnx, detoxify  "
+            "[default: heads; env: PERSPECTIVE_LOCAL_BACKENDS]",
+            rich_help_panel=_MODEL,
+        ),
+    ] = None,
+    route: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--route",
+            help="ATTRIBUTE=BACKEND, e.g. TOXICITY=detoxify; repeatable  "
+            "[env: PERSPECTIVE_LOCAL_ROUTES]",
+            rich_help_panel=_MODEL,
+        ),
+    ] = None,
     config: Annotated[
         Path | None,
         typer.Option(
@@ -125,6 +142,8 @@ def serve(
             max_queue=max_queue,
             device=device,
             model_dir=model_dir,
+            backends=backends,
+            routes=",".join(route) if route else None,
         )
     except SettingsError as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -140,6 +159,6 @@ def serve(
 
     try:
         asyncio.run(run_server(settings))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError) as exc:  # FileNotFoundError and ArtifactError included
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None

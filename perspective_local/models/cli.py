@@ -1,0 +1,178 @@
+"""The ``perspective-local models ...`` commands: list, pull and export model backends.
+
+``register(app)`` adds the group to the root CLI. Heavy imports (torch, onnxruntime) happen
+inside the commands.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from perspective_local.settings import Settings, SettingsError
+
+models_app = typer.Typer(
+    name="models",
+    help="List, download and export model backends (Detoxify, ONNX).",
+    no_args_is_help=True,
+)
+err = Console(stderr=True)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", help="TOML settings file.", envvar="PERSPECTIVE_LOCAL_CONFIG"),
+]
+CacheDirOption = Annotated[
+    Path | None,
+    typer.Option(help="Cache directory  [default: ~/.cache/perspective-local; env: "
+                 "PERSPECTIVE_LOCAL_CACHE_DIR]"),
+]  # fmt: skip
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``models`` command group to ``app``."""
+    app.add_typer(models_app)
+
+
+def _settings(config: Path | None, **flags: Any) -> Settings:
+    try:
+        return Settings.load(config_file=config, **flags)
+    except SettingsError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+@models_app.command("list")
+def list_models(
+    cache_dir: CacheDirOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Detoxify releases that `models pull` knows, and whether each is in the cache."""
+    from perspective_local.models.detoxify_backend import RELEASES, SUMS_FILE, release_dir
+
+    settings = _settings(config, cache_dir=cache_dir)
+    rows = [
+        {"name": r.name, "description": r.description, "base_model": r.base_repo,
+         "pulled": (release_dir(r.name, settings.cache_dir) / SUMS_FILE).exists(),
+         "directory": str(release_dir(r.name, settings.cache_dir))}
+        for r in RELEASES.values()
+    ]  # fmt: skip
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        mark = "pulled " if row["pulled"] else "       "
+        typer.echo(f"{mark} {row['name']:<26} {row['description']}")
+
+
+@models_app.command()
+def pull(
+    name: Annotated[str, typer.Argument(help="A Detoxify release, e.g. detoxify-unbiased.")],
+    cache_dir: CacheDirOption = None,
+    mirror: Annotated[
+        str | None,
+        typer.Option(
+            help="Mirror laid out as MIRROR/host/path  [env: PERSPECTIVE_LOCAL_DOWNLOAD_MIRROR]"
+        ),
+    ] = None,
+    sha256: Annotated[
+        str | None,
+        typer.Option(
+            help="Expected checkpoint sha256, replacing the published one (for a "
+            "mirror serving your own checkpoint)."
+        ),
+    ] = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
+    config: ConfigOption = None,
+) -> None:
+    """Download a Detoxify checkpoint with its config and tokenizer into the cache.
+
+    The only command that uses the network. An interrupted download resumes when run
+    again; a file whose checksum does not match is deleted and the command fails.
+    """
+    from perspective_local.models.detoxify_backend import pull as pull_release
+    from perspective_local.models.download import DownloadError
+
+    settings = _settings(config, cache_dir=cache_dir, download_mirror=mirror)
+    try:
+        with _download_bars(progress) as bar:
+            directory = pull_release(
+                name, settings.cache_dir, mirror=settings.download_mirror,
+                checkpoint_sha256=sha256, progress=bar,
+            )  # fmt: skip
+    except (DownloadError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"pulled {name} to {directory}")
+
+
+@contextmanager
+def _download_bars(enabled: bool) -> Iterator[Callable[[str], Callable[[int, int | None], None]]]:
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TransferSpeedColumn,
+    )
+
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+               TransferSpeedColumn())  # fmt: skip
+    with Progress(*columns, console=err, disable=not enabled) as bars:
+
+        def bar(file: str) -> Callable[[int, int | None], None]:
+            task = bars.add_task(file, total=None)
+            return lambda done, total: bars.update(task, completed=done, total=total)
+
+        yield bar
+
+
+@models_app.command("export-onnx")
+def export_onnx(
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Directory for the export  [default: CACHE_DIR/onnx/default, "
+            "where --backends onnx looks]"
+        ),
+    ] = None,
+    model_dir: Annotated[
+        Path | None, typer.Option(help="Model artifact  [default: the packaged model]")
+    ] = None,
+    int8: Annotated[
+        bool, typer.Option("--int8", help="Also write a dynamically quantised int8 graph.")
+    ] = False,
+    check: Annotated[
+        bool, typer.Option(help="Score a few texts with torch and ONNX and print the gap.")
+    ] = True,
+    config: ConfigOption = None,
+) -> None:
+    """Export the encoder with every head to one ONNX graph (dynamic batch and length)."""
+    from perspective_local.models.onnx_export import export_onnx as export
+    from perspective_local.models.routing import onnx_dir
+    from perspective_local.models.scorer import Scorer
+
+    settings = _settings(config, model_dir=model_dir)
+    target = out or onnx_dir(settings)
+    scorer = Scorer.load(settings.model_dir, device="cpu")
+    info = export(scorer, target, int8=int8)
+    typer.echo(f"exported {info.model_version} to {target}: {', '.join(info.files.values())}")
+    if check:
+        from perspective_local.models.onnx_backend import OnnxScorer
+
+        texts = [_CHECK_TEXT, "Thank you for explaining; I had not thought of it that way."]
+        reference = scorer.score(texts).values
+        for precision in info.files:
+            gap = abs(OnnxScorer(target, precision=precision, device="cpu").score(texts).values
+                      - reference).max()  # fmt: skip
+            typer.echo(f"{precision}: largest difference from torch {gap:.2e}")
+
+
+_CHECK_TEXT = "You are a complete idiot and everyone here knows it."

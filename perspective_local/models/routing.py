@@ -1,0 +1,158 @@
+"""Routing attributes to backends: several loaded backends behind one ``Backend``.
+
+Each attribute is served by exactly one backend. ``routes`` (from the settings) say which
+for the attributes they name; every other attribute goes to the first backend in the
+configured order that serves it. Scoring a batch runs each backend once, for its share of
+the requested attributes, and assembles the columns in registry order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from perspective_local.models.attributes import ATTRIBUTE_NAMES, get_attribute, resolve_attributes
+from perspective_local.models.backend import Backend, Scores, as_text_list
+from perspective_local.settings import BACKEND_KINDS
+
+if TYPE_CHECKING:
+    from perspective_local.settings import Settings
+
+
+class RoutingError(ValueError):
+    """Routes that cannot be served by the loaded backends."""
+
+
+class RoutedScorer:
+    """Backends with a fixed attribute -> backend table, with the ``Backend`` interface."""
+
+    kind = "routed"
+
+    def __init__(
+        self, backends: Sequence[Backend], routes: Mapping[str, str] | None = None
+    ) -> None:
+        if not backends:
+            raise RoutingError("At least one backend is needed.")
+        self.backends = {b.kind: b for b in backends}
+        if len(self.backends) != len(backends):
+            raise RoutingError(f"Backends must differ in kind: {[b.kind for b in backends]}")
+        self.routes = plan_routes([b.kind for b in backends],
+                                  {k: b.attributes for k, b in self.backends.items()},
+                                  routes or {})  # fmt: skip
+
+    @property
+    def attributes(self) -> tuple[str, ...]:
+        return tuple(a for a in ATTRIBUTE_NAMES if a in self.routes)
+
+    @property
+    def model_version(self) -> str:
+        """Every backend's version that serves some attribute, joined by ``+``."""
+        used = [b for kind, b in self.backends.items() if kind in self.routes.values()]
+        return "+".join(b.model_version for b in used)
+
+    @property
+    def device(self) -> str:
+        return ",".join(sorted({b.device for b in self.backends.values()}))
+
+    @property
+    def description(self) -> str:
+        return "; ".join(f"{kind}: {b.description}" for kind, b in self.backends.items())
+
+    def score(
+        self,
+        texts: str | Sequence[str],
+        attributes: str | Sequence[str] | None = None,
+        *,
+        batch_size: int = 32,
+    ) -> Scores:
+        texts = as_text_list(texts)
+        names = self.attributes if attributes is None else resolve_attributes(attributes)
+        unserved = [a for a in names if a not in self.routes]
+        if unserved:
+            raise ValueError(
+                f"No loaded backend serves {', '.join(unserved)}; served: "
+                f"{', '.join(self.attributes)}."
+            )
+        values = np.zeros((len(texts), len(names)), dtype=np.float32)
+        for kind, backend in self.backends.items():
+            mine = [a for a in names if self.routes[a] == kind]
+            if mine:
+                part = backend.score(texts, mine, batch_size=batch_size)
+                for a in mine:
+                    values[:, names.index(a)] = part.column(a)
+        return Scores(names, values, self.model_version)
+
+
+def plan_routes(
+    order: Sequence[str], serves: Mapping[str, Sequence[str]], routes: Mapping[str, str]
+) -> dict[str, str]:
+    """The attribute -> backend table: explicit ``routes`` first, then the first that serves."""
+    table: dict[str, str] = {}
+    for attribute, kind in routes.items():
+        name = get_attribute(attribute).name
+        if kind not in serves:
+            raise RoutingError(
+                f"Route {name} -> {kind}: the {kind} backend is not loaded "
+                f"(loaded: {', '.join(order)})."
+            )
+        if name not in serves[kind]:
+            raise RoutingError(
+                f"Route {name} -> {kind}: the {kind} backend does not serve {name}; it "
+                f"serves {', '.join(serves[kind])}."
+            )
+        table[name] = kind
+    for name in ATTRIBUTE_NAMES:
+        if name not in table:
+            serving = [k for k in order if name in serves[k]]
+            if serving:
+                table[name] = serving[0]
+    return table
+
+
+def load_backend(kind: str, settings: Settings) -> Backend:
+    """Load one backend as the settings describe it."""
+    if kind == "heads":
+        from perspective_local.models.scorer import Scorer
+
+        return Scorer.load(settings.model_dir, device=settings.device)
+    if kind == "onnx":
+        from perspective_local.models.onnx_backend import OnnxScorer
+
+        return OnnxScorer(onnx_dir(settings), precision=settings.onnx_precision,
+                          device=settings.device)  # fmt: skip
+    if kind == "detoxify":
+        from perspective_local.models.detoxify_backend import DetoxifyScorer, resolve_model_dir
+
+        return DetoxifyScorer(resolve_model_dir(settings.detoxify_model, settings.cache_dir),
+                              device=settings.device)  # fmt: skip
+    raise RoutingError(f"Unknown backend {kind!r}; known: {', '.join(BACKEND_KINDS)}.")
+
+
+def onnx_dir(settings: Settings) -> Path:
+    """Where the ONNX export lives: the setting, else the cache's default export."""
+    return settings.onnx_dir or settings.cache_dir / "onnx" / "default"
+
+
+def load_scorer(settings: Settings) -> Backend:
+    """The configured backends; one backend is returned as is, several behind a router."""
+    backends = [load_backend(kind, settings) for kind in settings.backends]
+    if len(backends) == 1 and not settings.routes:
+        return backends[0]
+    return RoutedScorer(backends, settings.routes)
+
+
+def describe_routes(scorer: Backend) -> dict[str, str]:
+    """attribute -> backend kind for any backend (a single one serves all its attributes)."""
+    if isinstance(scorer, RoutedScorer):
+        return dict(scorer.routes)
+    return {a: scorer.kind for a in scorer.attributes}
+
+
+def loaded_backends(scorer: Backend) -> list[Backend]:
+    """The backends inside ``scorer`` (itself, unless it routes)."""
+    if isinstance(scorer, RoutedScorer):
+        return list(scorer.backends.values())
+    return [scorer]
