@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
 
-Group = Literal["production", "bridging"]
+Group = Literal["production", "experimental", "bridging"]
 
 #: The backend that runs the shared encoder and one linear head per attribute.
 HEADS_BACKEND = "heads"
+#: Detoxify checkpoints (``models pull``); the only backend with SEXUALLY_EXPLICIT.
+DETOXIFY_BACKEND = "detoxify"
 
 #: Languages the Perspective API lists for its production attributes. Kept for reference
 #: (docs, comparison); what *we* serve is ``Attribute.languages``.
@@ -79,6 +81,16 @@ _ALL: tuple[Attribute, ...] = (
         "THREAT",
         "States an intention to inflict pain, injury or violence on a person or group.",
     ),
+    # Experimental in Perspective; no corpus here labels it, so only Detoxify's
+    # ``unbiased`` and ``multilingual`` checkpoints (output ``sexual_explicit``) serve it.
+    Attribute(
+        "SEXUALLY_EXPLICIT",
+        "References to sexual acts, body parts or other lewd content.",
+        "experimental",
+        ("en",),
+        ("en",),
+        backend=DETOXIFY_BACKEND,
+    ),
     _bridging(
         "AFFINITY_EXPERIMENTAL",
         "Points to shared interests, motivations or outlooks between the author and "
@@ -119,6 +131,11 @@ ATTRIBUTES: Mapping[str, Attribute] = MappingProxyType({a.name: a for a in _ALL}
 
 #: Attribute names in head order.
 ATTRIBUTE_NAMES: tuple[str, ...] = tuple(ATTRIBUTES)
+
+#: The attributes the encoder-plus-heads model is trained for.
+HEADS_ATTRIBUTES: tuple[str, ...] = tuple(
+    a.name for a in ATTRIBUTES.values() if a.backend == HEADS_BACKEND
+)
 
 
 class UnknownAttributeError(ValueError):

@@ -267,7 +267,12 @@ def _build_model(checkpoint: dict[str, Any], config_dir: Path) -> tuple[Any, Any
         raise ArtifactError(f"Checkpoint names an unsupported model class {class_name!r}.")
     config = transformers.AutoConfig.from_pretrained(config_dir, num_labels=num_classes)
     model = getattr(transformers, class_name)(config)
-    missing, unexpected = model.load_state_dict(checkpoint["state_dict"], strict=False)
+    try:
+        missing, unexpected = model.load_state_dict(checkpoint["state_dict"], strict=False)
+    except RuntimeError as exc:  # Shapes that differ, e.g. another vocabulary or size.
+        raise ArtifactError(
+            f"Checkpoint weights do not fit {class_name} with {config_dir / CONFIG_FILE}: {exc}"
+        ) from None
     # Older checkpoints carry position_ids buffers that newer transformers compute instead.
     unexpected = [k for k in unexpected if not k.endswith("position_ids")]
     if missing or unexpected:

@@ -106,9 +106,11 @@ def export_onnx(scorer: Scorer, out_dir: Path, *, int8: bool = False) -> ExportI
 def quantize_int8(source: Path, target: Path) -> None:
     """Dynamic int8 quantisation of the encoder's matrix products, for CPUs.
 
-    Per-channel weight scales keep the largest probability change on our examples near
-    0.05 (per-tensor scales moved some by 0.35); the heads stay in float32 because their
-    large weights are where quantisation error would be amplified most.
+    Per-channel weight scales matter: on 300 news comments they give a mean probability
+    change of 0.01 (99th percentile 0.06), where per-tensor scales moved single scores by
+    0.35. The heads stay in float32; their large weights would amplify the error most.
+    Keeping more layers in float32 (attention, first layer) cut the largest change from
+    0.2 to 0.13 but cost 10% of the speed-up, so every encoder MatMul is quantised.
     """
     import logging
 

@@ -27,7 +27,7 @@ from typing import Any, Literal
 import numpy as np
 
 from perspective_local import __version__
-from perspective_local.models.attributes import ATTRIBUTE_NAMES
+from perspective_local.models.attributes import HEADS_ATTRIBUTES
 from perspective_local.models.corpora import CORPORA, LabelledText, load_corpus
 from perspective_local.models.encoder import DEFAULT_ENCODER_ID, Encoder
 from perspective_local.models.io import EncoderSpec, Manifest, save_artifact
@@ -258,7 +258,7 @@ def train(config: TrainConfig, *, progress: Callable[[str], None] = print) -> Ma
         corpora[name] = sample_corpus(kept, config.max_texts_per_corpus, config.seed)
         progress(f"{name}: {len(corpora[name])} texts (of {len(loaded)})")
     labelled = {a for rows in corpora.values() for t in rows for a in t.labels}
-    missing = [a for a in ATTRIBUTE_NAMES if a not in labelled]
+    missing = [a for a in HEADS_ATTRIBUTES if a not in labelled]
     if missing:
         raise ValueError(
             f"No training labels for {', '.join(missing)} in corpora {', '.join(config.corpora)}."
@@ -282,7 +282,7 @@ def train(config: TrainConfig, *, progress: Callable[[str], None] = print) -> Ma
                     (vectors[row_of[item.text]], float(value), item.group, source)
                 )
     weights, biases, metrics = [], [], {}
-    for attribute in ATTRIBUTE_NAMES:
+    for attribute in HEADS_ATTRIBUTES:
         w, b, report = train_attribute(
             attribute, by_attribute[attribute], config.seed, config.source_weighting
         )
@@ -299,7 +299,7 @@ def train(config: TrainConfig, *, progress: Callable[[str], None] = print) -> Ma
         encoder=EncoderSpec(
             DEFAULT_ENCODER_ID, encoder.max_length, encoder.window_overlap, encoder.dimension
         ),
-        attributes=ATTRIBUTE_NAMES,
+        attributes=HEADS_ATTRIBUTES,
         training_data=_training_data(corpora),
         metrics=metrics,
         provenance=_provenance(config),

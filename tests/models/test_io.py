@@ -60,11 +60,11 @@ def test_missing_directory_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_shipped_model_covers_every_attribute_with_metrics() -> None:
-    from perspective_local.models.attributes import ATTRIBUTE_NAMES
+    from perspective_local.models.attributes import HEADS_ATTRIBUTES
 
     manifest, weight, _ = load_artifact(DEFAULT_MODEL_DIR)
-    assert manifest.attributes == ATTRIBUTE_NAMES
+    assert manifest.attributes == HEADS_ATTRIBUTES
     assert weight.shape == (13, 384)
-    for name in ATTRIBUTE_NAMES:
+    for name in HEADS_ATTRIBUTES:
         assert manifest.metrics[name]["n"] > 0
     assert manifest.training_data and all("licence" in v for v in manifest.training_data.values())

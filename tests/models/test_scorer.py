@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from perspective_local.models.attributes import ATTRIBUTE_NAMES, UnknownAttributeError
+from perspective_local.models.attributes import HEADS_ATTRIBUTES, UnknownAttributeError
 from perspective_local.models.scorer import Scorer
 
 
@@ -9,7 +9,7 @@ def test_default_model_separates_abuse_from_kindness(default_scorer: Scorer) -> 
     scores = default_scorer.score(
         ["You are a disgusting, stupid idiot.", "Thank you so much, this was really helpful!"]
     )
-    assert scores.attributes == ATTRIBUTE_NAMES
+    assert scores.attributes == HEADS_ATTRIBUTES
     assert scores.model_version == default_scorer.manifest.model_version
     abuse, kindness = scores[0], scores[1]
     for name in ("TOXICITY", "INSULT"):

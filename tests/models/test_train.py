@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from perspective_local.models.attributes import ATTRIBUTE_NAMES
+from perspective_local.models.attributes import HEADS_ATTRIBUTES
 from perspective_local.models.io import MANIFEST_FILE, load_artifact
 from perspective_local.models.train import (
     EmbeddingCache,
@@ -20,7 +20,7 @@ from tests.conftest import TINY_CORPORA
 
 def test_training_writes_a_complete_artifact(tiny_model_dir: Path) -> None:
     manifest, weight, _ = load_artifact(tiny_model_dir)
-    assert manifest.name == "tiny-test" and manifest.attributes == ATTRIBUTE_NAMES
+    assert manifest.name == "tiny-test" and manifest.attributes == HEADS_ATTRIBUTES
     assert weight.shape == (13, 384) and np.isfinite(weight).all()
     assert set(manifest.training_data) == set(TINY_CORPORA)
     assert manifest.training_data["c3"]["licence"]

@@ -11,7 +11,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_status import rpc_status
 
-from perspective_local.models.attributes import ATTRIBUTE_NAMES
+from perspective_local.models.attributes import HEADS_ATTRIBUTES
 from perspective_local.proto import commentanalyzer_pb2 as ca
 from perspective_local.proto import commentanalyzer_pb2_grpc as ca_grpc
 from perspective_local.proto import perspective_local_v1_pb2 as pl
@@ -109,7 +109,7 @@ def test_score_batch(channel: grpc.Channel) -> None:
     stub = pl_grpc.PerspectiveLocalStub(channel)
     texts = ["You are a disgusting idiot.", "Thank you, that is very kind.", "ok"]
     response = stub.ScoreBatch(pl.ScoreBatchRequest(texts=texts), timeout=60)
-    assert list(response.attributes) == list(ATTRIBUTE_NAMES)
+    assert list(response.attributes) == list(HEADS_ATTRIBUTES)
     assert len(response.results) == 3
     assert response.results[0].scores["TOXICITY"] > response.results[1].scores["TOXICITY"]
     picked = stub.ScoreBatch(
@@ -149,7 +149,8 @@ def test_stream_score(channel: grpc.Channel) -> None:
 def test_list_attributes_and_model_info(channel: grpc.Channel) -> None:
     stub = pl_grpc.PerspectiveLocalStub(channel)
     listed = stub.ListAttributes(pl.ListAttributesRequest(), timeout=10)
-    assert [a.name for a in listed.attributes] == list(ATTRIBUTE_NAMES)
+    assert [a.name for a in listed.attributes] == list(HEADS_ATTRIBUTES)
+    assert {a.backend for a in listed.attributes} == {"heads"}
     assert all(list(a.languages) == ["en"] for a in listed.attributes)
     info = stub.GetModelInfo(pl.GetModelInfoRequest(), timeout=10)
     assert info.model_version == listed.model_version
