@@ -92,7 +92,7 @@ def plan_routes(
     """The attribute -> backend table: explicit ``routes`` first, then the first that serves."""
     table: dict[str, str] = {}
     for attribute, kind in routes.items():
-        name = get_attribute(attribute).name
+        name = get_attribute(attribute.strip().upper()).name
         if kind not in serves:
             raise RoutingError(
                 f"Route {name} -> {kind}: the {kind} backend is not loaded "

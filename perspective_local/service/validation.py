@@ -103,7 +103,11 @@ def lookup(key: str, limits: Limits) -> Attribute:
     except UnknownAttributeError:
         raise InvalidRequest(f"Unknown requested attribute: {key}") from None
     if attribute.name not in limits.served:
-        raise InvalidRequest(f"Unknown requested attribute: {key}")
+        # Perspective's message first (clients match on it), then why and what would serve it.
+        raise InvalidRequest(
+            f"Unknown requested attribute: {key}. No loaded backend serves it; the "
+            f"{attribute.backend} backend can (settings: backends)."
+        )
     return attribute
 
 

@@ -1,0 +1,92 @@
+"""Routing attributes across backends (heads + Detoxify), and the settings that drive it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from perspective_local.models.attributes import HEADS_ATTRIBUTES
+from perspective_local.models.detoxify_backend import DetoxifyScorer
+from perspective_local.models.routing import (
+    RoutedScorer,
+    RoutingError,
+    describe_routes,
+    load_scorer,
+    plan_routes,
+)
+from perspective_local.settings import Settings, SettingsError
+from tests.models.tiny_detoxify import build_tiny_detoxify
+
+TEXTS = ["you are an idiot", "Thanks, that is a kind and thoughtful answer."]
+
+
+@pytest.fixture(scope="module")
+def detoxify_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory, _ = build_tiny_detoxify(tmp_path_factory.mktemp("dx") / "unbiased", "roberta")
+    return directory
+
+
+def test_plan_explicit_routes_then_first_backend_that_serves() -> None:
+    serves = {"heads": HEADS_ATTRIBUTES, "detoxify": ("TOXICITY", "SEXUALLY_EXPLICIT")}
+    table = plan_routes(["heads", "detoxify"], serves, {"toxicity": "detoxify"})
+    assert table["TOXICITY"] == "detoxify"
+    assert table["SEXUALLY_EXPLICIT"] == "detoxify"  # Only Detoxify serves it.
+    assert table["INSULT"] == "heads"
+    assert plan_routes(["detoxify", "heads"], serves, {})["TOXICITY"] == "detoxify"
+    with pytest.raises(RoutingError, match="the onnx backend is not loaded"):
+        plan_routes(["heads"], {"heads": HEADS_ATTRIBUTES}, {"TOXICITY": "onnx"})
+    with pytest.raises(RoutingError, match="does not serve REASONING_EXPERIMENTAL"):
+        plan_routes(["heads", "detoxify"], serves, {"REASONING_EXPERIMENTAL": "detoxify"})
+
+
+def test_routed_scores_equal_each_backends_own(tiny_scorer: Any, detoxify_dir: Path) -> None:
+    detoxify = DetoxifyScorer(detoxify_dir, device="cpu")
+    routed = RoutedScorer([tiny_scorer, detoxify], {"TOXICITY": "detoxify", "INSULT": "detoxify"})
+    scores = routed.score(TEXTS, ["TOXICITY", "INSULT", "REASONING_EXPERIMENTAL"])
+    assert scores.attributes == ("TOXICITY", "INSULT", "REASONING_EXPERIMENTAL")
+    own = detoxify.score(TEXTS, ["TOXICITY", "INSULT"])
+    np.testing.assert_allclose(scores.column("TOXICITY"), own.column("TOXICITY"))
+    np.testing.assert_allclose(scores.column("INSULT"), own.column("INSULT"))
+    np.testing.assert_allclose(
+        scores.column("REASONING_EXPERIMENTAL"),
+        tiny_scorer.score(TEXTS, ["REASONING_EXPERIMENTAL"]).column("REASONING_EXPERIMENTAL"),
+    )
+    assert scores.model_version == f"{tiny_scorer.model_version}+{detoxify.model_version}"
+    assert len(routed.attributes) == 14  # 13 heads + SEXUALLY_EXPLICIT from Detoxify.
+    assert describe_routes(routed)["SEXUALLY_EXPLICIT"] == "detoxify"
+    assert describe_routes(tiny_scorer)["TOXICITY"] == "heads"
+
+
+def test_attribute_no_backend_serves_is_a_clear_error(tiny_scorer: Any) -> None:
+    routed = RoutedScorer([tiny_scorer])
+    with pytest.raises(ValueError, match="No loaded backend serves SEXUALLY_EXPLICIT"):
+        routed.score("hi", ["SEXUALLY_EXPLICIT", "TOXICITY"])
+
+
+def test_settings_build_the_routed_scorer(tiny_model_dir: Path, detoxify_dir: Path) -> None:
+    settings = Settings.load(
+        environ={"PERSPECTIVE_LOCAL_ROUTES": "toxicity=Detoxify"},
+        model_dir=tiny_model_dir, device="cpu", backends="heads,detoxify",
+        detoxify_model=str(detoxify_dir),
+    )  # fmt: skip
+    assert settings.routes == {"TOXICITY": "detoxify"}
+    scorer = load_scorer(settings)
+    assert isinstance(scorer, RoutedScorer)
+    assert describe_routes(scorer)["TOXICITY"] == "detoxify"
+    assert describe_routes(scorer)["INSULT"] == "heads"
+
+
+def test_settings_refuse_bad_backends_and_routes(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="backends"):
+        Settings.load(environ={}, backends="heads,tensorflow")
+    with pytest.raises(SettingsError, match="not loaded; add them to backends"):
+        Settings.load(environ={}, routes="TOXICITY=detoxify")
+    with pytest.raises(SettingsError, match="is not ATTRIBUTE=BACKEND"):
+        Settings.load(environ={}, routes="TOXICITY")
+    config = tmp_path / "settings.toml"
+    config.write_text('backends = ["heads", "detoxify"]\n[routes]\nTHREAT = "detoxify"\n')
+    loaded = Settings.load(config_file=config, environ={})
+    assert loaded.backends == ("heads", "detoxify") and loaded.routes == {"THREAT": "detoxify"}
