@@ -333,7 +333,7 @@ def train(
         seed=seed,
         source_weighting=source_weighting,  # type: ignore[arg-type]
         device=settings.device,
-        batch_size=settings.batch_size,
+        batch_size=settings.batch_size or TrainConfig.batch_size,
         command="perspective-local " + " ".join(sys.argv[1:]),
     )
     try:

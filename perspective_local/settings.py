@@ -45,8 +45,8 @@ class Settings:
     model_dir: Path | None = None
     #: ``auto`` (CUDA when present, else CPU), ``cpu``, ``cuda`` or ``cuda:N``.
     device: str = "auto"
-    #: Windows per encoder forward pass.
-    batch_size: int = 32
+    #: Windows per forward pass; ``None``: 32 on a CPU, sized from free memory on a GPU.
+    batch_size: int | None = None
     #: Labelled corpora for training (the folder holding c3/, davidson/, ...).
     data_dir: Path = Path("../shared/data")
     #: Embedding cache and downloaded weights.
@@ -91,7 +91,7 @@ class Settings:
     def __post_init__(self) -> None:
         if not _DEVICE.match(self.device):
             raise SettingsError(f"device: {self.device!r} is not auto, cpu, cuda or cuda:N")
-        if self.batch_size < 1:
+        if self.batch_size is not None and self.batch_size < 1:
             raise SettingsError(f"batch_size: must be at least 1, not {self.batch_size}")
         if self.log_level not in LOG_LEVELS:
             raise SettingsError(f"log_level: {self.log_level!r} is not one of {LOG_LEVELS}")

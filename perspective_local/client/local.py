@@ -18,13 +18,17 @@ if TYPE_CHECKING:
 class LocalBackend:
     """Scores texts with a model loaded in this process."""
 
-    def __init__(self, scorer: Backend, *, batch_size: int = 32) -> None:
+    def __init__(self, scorer: Backend, *, batch_size: int | None = None) -> None:
         self.scorer = scorer
         self.batch_size = batch_size
 
     @classmethod
     def load(
-        cls, model_dir: Path | None = None, *, device: str | None = None, batch_size: int = 32
+        cls,
+        model_dir: Path | None = None,
+        *,
+        device: str | None = None,
+        batch_size: int | None = None,
     ) -> LocalBackend:
         """Load the model in ``model_dir`` (default: the packaged one) onto ``device``."""
         from perspective_local.models.scorer import Scorer
@@ -57,7 +61,7 @@ def score_texts(
     attributes: Sequence[str] | None = None,
     *,
     device: str | None = None,
-    batch_size: int = 32,
+    batch_size: int | None = None,
     model_dir: Path | None = None,
     progress: bool = False,
 ) -> tuple[list[dict[str, float]], str]:
@@ -68,7 +72,7 @@ def score_texts(
         return backend.score(texts, attributes), backend.model_version
     from perspective_local.client.progress import progress_bar
 
-    chunk = max(batch_size * 8, 256)
+    chunk = max((batch_size or 32) * 8, 256)
     results: list[dict[str, float]] = []
     with progress_bar(len(texts), "scoring") as advance:
         for start in range(0, len(texts), chunk):

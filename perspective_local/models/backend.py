@@ -72,7 +72,7 @@ class Backend(Protocol):
         texts: str | Sequence[str],
         attributes: str | Sequence[str] | None = None,
         *,
-        batch_size: int = 32,
+        batch_size: int | None = None,
     ) -> Scores: ...
 
 

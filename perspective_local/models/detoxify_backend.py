@@ -165,7 +165,7 @@ class DetoxifyScorer:
     def __init__(self, directory: Path | str, *, device: str | None = None) -> None:
         import torch
 
-        from perspective_local.models.encoder import pick_device
+        from perspective_local.models.encoder import auto_batch_size, pick_device
 
         self.directory = Path(directory)
         for required in (CHECKPOINT_FILE, CONFIG_FILE, TOKENIZER_FILE):
@@ -182,6 +182,7 @@ class DetoxifyScorer:
         self._attributes = tuple(a for a in ATTRIBUTE_NAMES if a in served)
         self._outputs = [served[a] for a in self._attributes]
         max_length = min(MAX_WINDOW, _positions(config))
+        self.default_batch_size = auto_batch_size(pick_device(device), config, max_length)
         self.windower = Windower(self.directory, max_length=max_length,
                                  window_overlap=max_length // 8)  # fmt: skip
         self._version = f"{self.directory.name}@{self._checkpoint_digest()[:8]}"
@@ -204,14 +205,15 @@ class DetoxifyScorer:
         texts: str | Sequence[str],
         attributes: str | Sequence[str] | None = None,
         *,
-        batch_size: int = 32,
+        batch_size: int | None = None,
     ) -> Scores:
         """Score ``texts`` for ``attributes`` (default: all the checkpoint serves)."""
         texts = as_text_list(texts)
         names, columns = served_columns(self.attributes, attributes, self.kind)
         windows = self.windower.windows(texts)
         per_window = np.zeros((len(windows), len(self.attributes)), dtype=np.float32)
-        for indices in self.windower.batches(windows, batch_size):
+        size = batch_size or self.default_batch_size
+        for indices in self.windower.batches(windows, size):
             per_window[indices] = self._forward(*self.windower.pad(windows, indices))
         return Scores(names, windows.max_per_text(per_window)[:, columns], self.model_version)
 

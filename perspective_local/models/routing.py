@@ -66,7 +66,7 @@ class RoutedScorer:
         texts: str | Sequence[str],
         attributes: str | Sequence[str] | None = None,
         *,
-        batch_size: int = 32,
+        batch_size: int | None = None,
     ) -> Scores:
         texts = as_text_list(texts)
         names = self.attributes if attributes is None else resolve_attributes(attributes)

@@ -80,13 +80,17 @@ class Scorer:
         texts: str | Sequence[str],
         attributes: str | Sequence[str] | None = None,
         *,
-        batch_size: int = 32,
+        batch_size: int | None = None,
     ) -> Scores:
-        """Score ``texts`` (a string or a list) for ``attributes`` (default: all served)."""
+        """Score ``texts`` (a string or a list) for ``attributes`` (default: all served).
+
+        ``batch_size`` is windows per forward pass (default: the encoder's, see
+        ``auto_batch_size``)."""
         texts = as_text_list(texts)
         names = self.attributes if attributes is None else resolve_attributes(attributes)
         windows = self.encoder.windows(texts)
-        return Scores(names, self.score_windows(windows, names, batch_size), self.model_version)
+        size = batch_size or self.encoder.default_batch_size
+        return Scores(names, self.score_windows(windows, names, size), self.model_version)
 
     def score_windows(
         self, windows: Windows, attributes: Sequence[str], batch_size: int

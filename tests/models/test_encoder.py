@@ -1,3 +1,5 @@
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -67,3 +69,21 @@ def test_pick_device() -> None:
 def test_batch_size_must_be_positive(encoder: Encoder) -> None:
     with pytest.raises(ValueError, match="batch_size"):
         list(encoder.batches(encoder.windows(["x"]), 0))
+
+
+def test_gpu_batch_size_follows_free_memory() -> None:
+    from perspective_local.models.encoder import MAX_GPU_BATCH_SIZE, windows_that_fit
+
+    minilm = {"max_length": 256, "hidden_size": 384, "intermediate_size": 1536, "num_heads": 12}
+    # About 4.7 MB of fp16 activations per full window: 1 GiB free fits ~110 in half of it.
+    assert 100 <= windows_that_fit(1 << 30, **minilm) <= 120
+    assert windows_that_fit(80 << 30, **minilm) == MAX_GPU_BATCH_SIZE
+    assert windows_that_fit(1 << 20, **minilm) == 1  # Never zero: one window always runs.
+    roberta = {"max_length": 512, "hidden_size": 768, "intermediate_size": 3072, "num_heads": 12}
+    assert windows_that_fit(8 << 30, **roberta) < windows_that_fit(8 << 30, **minilm)
+
+
+def test_cpu_batch_size_is_the_measured_default(default_scorer: Any) -> None:
+    from perspective_local.models.encoder import CPU_BATCH_SIZE
+
+    assert default_scorer.encoder.default_batch_size == CPU_BATCH_SIZE
