@@ -1,0 +1,3 @@
+from perspective_local.cli import main
+
+main()
