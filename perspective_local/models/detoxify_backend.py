@@ -210,12 +210,10 @@ class DetoxifyScorer:
         """Score ``texts`` for ``attributes`` (default: all the checkpoint serves)."""
         texts = as_text_list(texts)
         names, columns = served_columns(self.attributes, attributes, self.kind)
-        windows = self.windower.windows(texts)
-        per_window = np.zeros((len(windows), len(self.attributes)), dtype=np.float32)
         size = batch_size or self.default_batch_size
-        for indices in self.windower.batches(windows, size):
-            per_window[indices] = self._forward(*self.windower.pad(windows, indices))
-        return Scores(names, windows.max_per_text(per_window)[:, columns], self.model_version)
+        values = self.windower.score(texts, self._forward, width=len(self.attributes),
+                                     batch_size=size)  # fmt: skip
+        return Scores(names, values[:, columns], self.model_version)
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         import torch

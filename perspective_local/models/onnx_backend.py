@@ -112,16 +112,16 @@ class OnnxScorer:
         """Score ``texts`` for ``attributes`` (default: all the artifact serves)."""
         texts = as_text_list(texts)
         names, columns = served_columns(self.attributes, attributes, self.kind)
-        windows = self.windower.windows(texts)
-        per_window = np.zeros((len(windows), len(self.attributes)), dtype=np.float32)
         # ONNX Runtime gains little from batches beyond 32 on a CPU; a GPU wants more.
         size = batch_size or (128 if self.device == "CUDAExecutionProvider" else 32)
-        for indices in self.windower.batches(windows, size):
-            ids, mask = self.windower.pad(windows, indices)
-            per_window[indices] = self.session.run(
-                ["probabilities"], {"input_ids": ids, "attention_mask": mask}
-            )[0]
-        return Scores(names, windows.max_per_text(per_window)[:, columns], self.model_version)
+        values = self.windower.score(texts, self._forward, width=len(self.attributes),
+                                     batch_size=size)  # fmt: skip
+        return Scores(names, values[:, columns], self.model_version)
+
+    def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        outputs = self.session.run(["probabilities"], {"input_ids": ids, "attention_mask": mask})
+        probabilities: np.ndarray = outputs[0]
+        return probabilities
 
 
 def _read_export_info(directory: Path) -> dict[str, Any]:

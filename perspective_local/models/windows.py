@@ -10,7 +10,7 @@ that runs without torch (ONNX Runtime) tokenises exactly as the torch one does.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,6 +91,22 @@ class Windower:
             ids[row, : len(tokens)] = tokens
             mask[row, : len(tokens)] = 1
         return ids, mask
+
+    def score(
+        self,
+        texts: Sequence[str],
+        forward: Callable[[np.ndarray, np.ndarray], np.ndarray],
+        *,
+        width: int,
+        batch_size: int,
+    ) -> np.ndarray:
+        """Each text's maximum over its windows of ``forward(input_ids, attention_mask)``,
+        which returns ``width`` probabilities per window."""
+        windows = self.windows(texts)
+        per_window = np.zeros((len(windows), width), dtype=np.float32)
+        for indices in self.batches(windows, batch_size):
+            per_window[indices] = forward(*self.pad(windows, indices))
+        return windows.max_per_text(per_window)
 
 
 def _pad_id(model_dir: Path, tokenizer: Tokenizer) -> int:
