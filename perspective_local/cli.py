@@ -17,6 +17,13 @@ from rich.console import Console
 from rich.table import Table
 
 from perspective_local import __version__
+from perspective_local.cli_options import (
+    BackendsOption,
+    ConfigOption,
+    DeviceOption,
+    ModelDirOption,
+    RouteOption,
+)
 from perspective_local.settings import Settings, SettingsError
 
 app = typer.Typer(
@@ -31,48 +38,6 @@ err = Console(stderr=True)
 EXIT_USAGE = 2
 EXIT_REJECTED = 3
 EXIT_UNAVAILABLE = 4
-
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        help="TOML settings file.",
-        envvar="PERSPECTIVE_LOCAL_CONFIG",
-        rich_help_panel="Settings",
-        show_envvar=True,
-    ),
-]
-DeviceOption = Annotated[
-    str | None,
-    typer.Option(
-        help="auto, cpu, cuda or cuda:N  [default: auto; env: PERSPECTIVE_LOCAL_DEVICE]",
-        rich_help_panel="Model",
-    ),
-]
-BackendsOption = Annotated[
-    str | None,
-    typer.Option(
-        help="Backends to load, comma-separated, in priority order: heads, onnx, detoxify  "
-        "[default: heads; env: PERSPECTIVE_LOCAL_BACKENDS]",
-        rich_help_panel="Model",
-    ),
-]
-RouteOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--route",
-        help="ATTRIBUTE=BACKEND, e.g. TOXICITY=detoxify; repeatable  "
-        "[env: PERSPECTIVE_LOCAL_ROUTES]",
-        rich_help_panel="Model",
-    ),
-]
-ModelDirOption = Annotated[
-    Path | None,
-    typer.Option(
-        help="Model directory  [default: the packaged model; env: PERSPECTIVE_LOCAL_MODEL_DIR]",
-        rich_help_panel="Model",
-    ),
-]
 
 
 def load_settings(config: Path | None, **flags: Any) -> Settings:

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from perspective_local.cli_options import ConfigOption
 from perspective_local.settings import Settings, SettingsError
 
 models_app = typer.Typer(
@@ -24,10 +25,6 @@ models_app = typer.Typer(
 )
 err = Console(stderr=True)
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", help="TOML settings file.", envvar="PERSPECTIVE_LOCAL_CONFIG"),
-]
 CacheDirOption = Annotated[
     Path | None,
     typer.Option(help="Cache directory  [default: ~/.cache/perspective-local; env: "

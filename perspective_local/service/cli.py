@@ -12,6 +12,8 @@ from typing import Annotated
 
 import typer
 
+from perspective_local.cli_options import BackendsOption, RouteOption
+
 _SERVER = "Server"
 _BATCHING = "Batching"
 _MODEL = "Model"
@@ -90,23 +92,8 @@ def serve(
             rich_help_panel=_MODEL,
         ),
     ] = None,
-    backends: Annotated[
-        str | None,
-        typer.Option(
-            help="Backends to load, comma-separated, in priority order: heads, onnx, detoxify  "
-            "[default: heads; env: PERSPECTIVE_LOCAL_BACKENDS]",
-            rich_help_panel=_MODEL,
-        ),
-    ] = None,
-    route: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--route",
-            help="ATTRIBUTE=BACKEND, e.g. TOXICITY=detoxify; repeatable  "
-            "[env: PERSPECTIVE_LOCAL_ROUTES]",
-            rich_help_panel=_MODEL,
-        ),
-    ] = None,
+    backends: BackendsOption = None,
+    route: RouteOption = None,
     config: Annotated[
         Path | None,
         typer.Option(

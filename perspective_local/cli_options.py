@@ -1,0 +1,54 @@
+"""Command-line options that several commands share (``score``, ``serve``, ``models``).
+
+Each is an ``Annotated`` type, so a command declares ``device: DeviceOption = None`` and
+every command spells the flag, its help and its environment variable the same way.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="TOML settings file.",
+        envvar="PERSPECTIVE_LOCAL_CONFIG",
+        rich_help_panel="Settings",
+        show_envvar=True,
+    ),
+]
+DeviceOption = Annotated[
+    str | None,
+    typer.Option(
+        help="auto, cpu, cuda or cuda:N  [default: auto; env: PERSPECTIVE_LOCAL_DEVICE]",
+        rich_help_panel="Model",
+    ),
+]
+BackendsOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Backends to load, comma-separated, in priority order: heads, onnx, detoxify  "
+        "[default: heads; env: PERSPECTIVE_LOCAL_BACKENDS]",
+        rich_help_panel="Model",
+    ),
+]
+RouteOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--route",
+        help="ATTRIBUTE=BACKEND, e.g. TOXICITY=detoxify; repeatable  "
+        "[env: PERSPECTIVE_LOCAL_ROUTES]",
+        rich_help_panel="Model",
+    ),
+]
+ModelDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="Model directory  [default: the packaged model; env: PERSPECTIVE_LOCAL_MODEL_DIR]",
+        rich_help_panel="Model",
+    ),
+]
