@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from perspective_local.models.attributes import resolve_attributes
+
+if TYPE_CHECKING:
+    from perspective_local.models.windows import Windower
 
 
 @dataclass(frozen=True)
@@ -99,3 +102,41 @@ def served_columns(
             f"{', '.join(served)}."
         )
     return names, [served.index(a) for a in names]
+
+
+class WindowedBackend:
+    """Shared ``score`` for backends whose model maps padded token windows to one
+    probability per served attribute (ONNX Runtime, Detoxify). Subclasses set ``kind``,
+    ``windower``, ``default_batch_size`` and ``attributes``/``model_version``, and
+    implement ``_forward``."""
+
+    kind: str
+    windower: Windower
+    #: Windows per forward pass when the caller does not say.
+    default_batch_size: int
+
+    @property
+    def attributes(self) -> tuple[str, ...]:
+        raise NotImplementedError
+
+    @property
+    def model_version(self) -> str:
+        raise NotImplementedError
+
+    def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Probabilities, one column per served attribute, for a padded batch of windows."""
+        raise NotImplementedError
+
+    def score(
+        self,
+        texts: str | Sequence[str],
+        attributes: str | Sequence[str] | None = None,
+        *,
+        batch_size: int | None = None,
+    ) -> Scores:
+        """Score ``texts`` for ``attributes`` (default: all this backend serves)."""
+        texts = as_text_list(texts)
+        names, columns = served_columns(self.attributes, attributes, self.kind)
+        values = self.windower.score(texts, self._forward, width=len(self.attributes),
+                                     batch_size=batch_size or self.default_batch_size)  # fmt: skip
+        return Scores(names, values[:, columns], self.model_version)

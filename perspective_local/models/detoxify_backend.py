@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from perspective_local.models.attributes import ATTRIBUTE_NAMES
-from perspective_local.models.backend import Scores, as_text_list, served_columns
+from perspective_local.models.backend import WindowedBackend
 from perspective_local.models.download import ProgressFn, RemoteFile, fetch, sha256_of
 from perspective_local.models.io import ArtifactError
 from perspective_local.models.windows import TOKENIZER_FILE, Windower
@@ -157,7 +157,7 @@ def resolve_model_dir(name_or_path: str, cache_dir: Path) -> Path:
     return directory
 
 
-class DetoxifyScorer:
+class DetoxifyScorer(WindowedBackend):
     """A Detoxify checkpoint with the ``Backend`` interface."""
 
     kind = "detoxify"
@@ -171,7 +171,8 @@ class DetoxifyScorer:
         for required in (CHECKPOINT_FILE, CONFIG_FILE, TOKENIZER_FILE):
             if not (self.directory / required).is_file():
                 raise ArtifactError(f"Detoxify model directory {directory} has no {required}.")
-        self.device = str(pick_device(device))
+        torch_device = pick_device(device)
+        self.device = str(torch_device)
         checkpoint = _load_checkpoint(self.directory / CHECKPOINT_FILE)
         self.model, config = _build_model(checkpoint, self.directory)
         dtype = torch.float16 if self.device.startswith("cuda") else torch.float32
@@ -182,7 +183,7 @@ class DetoxifyScorer:
         self._attributes = tuple(a for a in ATTRIBUTE_NAMES if a in served)
         self._outputs = [served[a] for a in self._attributes]
         max_length = min(MAX_WINDOW, _positions(config))
-        self.default_batch_size = auto_batch_size(pick_device(device), config, max_length)
+        self.default_batch_size = auto_batch_size(torch_device, config, max_length)
         self.windower = Windower(self.directory, max_length=max_length,
                                  window_overlap=max_length // 8)  # fmt: skip
         self._version = f"{self.directory.name}@{self._checkpoint_digest()[:8]}"
@@ -199,21 +200,6 @@ class DetoxifyScorer:
     @property
     def model_version(self) -> str:
         return self._version
-
-    def score(
-        self,
-        texts: str | Sequence[str],
-        attributes: str | Sequence[str] | None = None,
-        *,
-        batch_size: int | None = None,
-    ) -> Scores:
-        """Score ``texts`` for ``attributes`` (default: all the checkpoint serves)."""
-        texts = as_text_list(texts)
-        names, columns = served_columns(self.attributes, attributes, self.kind)
-        size = batch_size or self.default_batch_size
-        values = self.windower.score(texts, self._forward, width=len(self.attributes),
-                                     batch_size=size)  # fmt: skip
-        return Scores(names, values[:, columns], self.model_version)
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         import torch

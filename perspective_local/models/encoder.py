@@ -130,8 +130,6 @@ class Encoder:
         # Half precision halves memory traffic on GPUs; CPUs gain nothing from fp16.
         self.dtype = torch.float16 if self.device.type == "cuda" else torch.float32
         self.windower = Windower(self.path, max_length=max_length, window_overlap=window_overlap)
-        self.max_length = max_length
-        self.window_overlap = window_overlap
         model = AutoModel.from_pretrained(self.path, dtype=self.dtype)
         self.model = model.to(self.device).eval()
         self.dimension: int = int(model.config.hidden_size)
@@ -141,6 +139,14 @@ class Encoder:
             "encoder loaded",
             extra={"path": str(self.path), "device": str(self.device), "dtype": str(self.dtype)},
         )
+
+    @property
+    def max_length(self) -> int:
+        return self.windower.max_length
+
+    @property
+    def window_overlap(self) -> int:
+        return self.windower.window_overlap
 
     def windows(self, texts: Sequence[str]) -> Windows:
         """Tokenise ``texts``; a text longer than ``max_length`` tokens becomes several windows."""

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from perspective_local.models.backend import Scores, as_text_list, served_columns
+from perspective_local.models.backend import WindowedBackend
 from perspective_local.models.io import ArtifactError, load_manifest
 from perspective_local.models.windows import Windower
 
@@ -41,7 +41,7 @@ def providers_for(device: str, available: Sequence[str]) -> list[str]:
     return ["CUDAExecutionProvider", *cpu] if has_cuda else cpu
 
 
-class OnnxScorer:
+class OnnxScorer(WindowedBackend):
     """An exported artifact on ONNX Runtime, with the ``Backend`` interface."""
 
     kind = "onnx"
@@ -77,6 +77,8 @@ class OnnxScorer:
             providers=providers,
             provider_options=provider_options,
         )
+        # ONNX Runtime gains little from batches beyond 32 on a CPU; a GPU wants more.
+        self.default_batch_size = 128 if self.device == "CUDAExecutionProvider" else 32
         log.info(
             "onnx model loaded",
             extra={"path": str(self.directory), "precision": precision,
@@ -101,22 +103,6 @@ class OnnxScorer:
     @property
     def device(self) -> str:
         return str(self.session.get_providers()[0])
-
-    def score(
-        self,
-        texts: str | Sequence[str],
-        attributes: str | Sequence[str] | None = None,
-        *,
-        batch_size: int | None = None,
-    ) -> Scores:
-        """Score ``texts`` for ``attributes`` (default: all the artifact serves)."""
-        texts = as_text_list(texts)
-        names, columns = served_columns(self.attributes, attributes, self.kind)
-        # ONNX Runtime gains little from batches beyond 32 on a CPU; a GPU wants more.
-        size = batch_size or (128 if self.device == "CUDAExecutionProvider" else 32)
-        values = self.windower.score(texts, self._forward, width=len(self.attributes),
-                                     batch_size=size)  # fmt: skip
-        return Scores(names, values[:, columns], self.model_version)
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         outputs = self.session.run(["probabilities"], {"input_ids": ids, "attention_mask": mask})
