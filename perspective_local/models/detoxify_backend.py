@@ -128,9 +128,9 @@ def pull(
     directory = release_dir(name, cache_dir)
     sums: dict[str, str] = {}
     for remote in release.files(checkpoint_sha256):
-        path = fetch(remote, directory, mirror=mirror,
-                     progress=progress(remote.name) if progress else None)  # fmt: skip
-        sums[remote.name] = sha256_of(path)
+        fetched = fetch(remote, directory, mirror=mirror,
+                        progress=progress(remote.name) if progress else None)  # fmt: skip
+        sums[remote.name] = fetched.sha256
     (directory / SUMS_FILE).write_text(
         "".join(f"{digest}  {file}\n" for file, digest in sums.items()), encoding="utf-8"
     )

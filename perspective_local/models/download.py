@@ -43,6 +43,14 @@ class RemoteFile:
     sha256: str | None = None
 
 
+@dataclass(frozen=True)
+class FetchedFile:
+    """A verified file on disk and its sha256 (computed once, while verifying)."""
+
+    path: Path
+    sha256: str
+
+
 def mirrored(url: str, mirror: str | None) -> str:
     """``url`` as served by a mirror that lays files out as ``MIRROR/host/path``."""
     if not mirror:
@@ -65,19 +73,18 @@ def fetch(
     *,
     mirror: str | None = None,
     progress: ProgressFn | None = None,
-) -> Path:
+) -> FetchedFile:
     """Download ``remote`` into ``directory`` (resuming a ``.part`` file) and verify it."""
     target = directory / remote.name
     if target.exists():
-        _verify(target, remote)
-        return target
+        return FetchedFile(target, _verify(target, remote))
     directory.mkdir(parents=True, exist_ok=True)
     partial = directory / (remote.name + ".part")
     url = mirrored(remote.url, mirror)
     _transfer(url, partial, progress)
-    _verify(partial, remote)
+    digest = _verify(partial, remote)
     partial.replace(target)
-    return target
+    return FetchedFile(target, digest)
 
 
 def _transfer(url: str, partial: Path, progress: ProgressFn | None) -> None:
@@ -119,14 +126,14 @@ def _transfer(url: str, partial: Path, progress: ProgressFn | None) -> None:
         )
 
 
-def _verify(path: Path, remote: RemoteFile) -> None:
-    if remote.sha256 is None:
-        return
+def _verify(path: Path, remote: RemoteFile) -> str:
+    """``path``'s sha256, after checking it against the published one if there is one."""
     digest = sha256_of(path)
-    if not digest.startswith(remote.sha256.lower()):
+    if remote.sha256 is not None and not digest.startswith(remote.sha256.lower()):
         path.unlink()
         raise ChecksumError(
             f"{remote.name}: sha256 {digest} does not match the published "
             f"{remote.sha256}; the file was removed. The source or mirror serves a "
             "different file."
         )
+    return digest

@@ -123,7 +123,9 @@ def test_published_hash_prefix_is_checked_and_a_corrupt_file_is_deleted(
     file_server.files["/weights.ckpt"] = good
     prefix = hashlib.sha256(good).hexdigest()[:8]
     remote = RemoteFile(f"{file_server.url}/weights.ckpt", "weights.ckpt", prefix)
-    assert fetch(remote, tmp_path / "ok").read_bytes() == good
+    fetched = fetch(remote, tmp_path / "ok")
+    assert fetched.path.read_bytes() == good
+    assert fetched.sha256 == hashlib.sha256(good).hexdigest()
 
     file_server.files["/weights.ckpt"] = good[:-1] + b"X"  # One byte differs.
     with pytest.raises(ChecksumError, match=f"does not match the published {prefix}"):
@@ -157,7 +159,7 @@ def test_interrupted_transfer_resumes_with_a_range_request(
     kept = partial.stat().st_size
 
     seen: list[tuple[int, int | None]] = []
-    path = fetch(remote, tmp_path, progress=lambda done, total: seen.append((done, total)))
+    path = fetch(remote, tmp_path, progress=lambda done, total: seen.append((done, total))).path
     assert path.read_bytes() == body and not partial.exists()
     assert file_server.requests[-1] == ("/big.bin", f"bytes={kept}-")
     assert seen[-1] == (len(body), len(body))
@@ -171,7 +173,7 @@ def test_a_server_that_ignores_range_restarts_the_file(
     file_server.ignore_range = True
     (tmp_path / "f.bin.part").write_bytes(b"stale")
     remote = RemoteFile(f"{file_server.url}/f.bin", "f.bin", hashlib.sha256(body).hexdigest())
-    assert fetch(remote, tmp_path).read_bytes() == body
+    assert fetch(remote, tmp_path).path.read_bytes() == body
 
 
 def test_missing_file_and_unreachable_host_are_clear_errors(
