@@ -18,14 +18,18 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from throughput import make_texts, peak_rss_mib
+
+if TYPE_CHECKING:
+    from perspective_local.models.backend import Backend
 
 CPU_ROWS = ("torch-fp32", "onnx-fp32", "onnx-int8")
 GPU_ROWS = ("torch-fp16", "onnx-cuda")
 
 
-def load(row: str, onnx_dir: Path) -> object:
+def load(row: str, onnx_dir: Path) -> Backend:
     if row.startswith("torch"):
         from perspective_local.models import Scorer
 
@@ -44,9 +48,9 @@ def worker(row: str, args: argparse.Namespace) -> None:
     scorer = load(row, args.onnx_dir)
     load_seconds = time.perf_counter() - started
     texts = make_texts(args.texts)
-    scorer.score(texts[:64], batch_size=args.batch_size)  # type: ignore[attr-defined]
+    scorer.score(texts[:64], batch_size=args.batch_size)
     started = time.perf_counter()
-    scores = scorer.score(texts, batch_size=args.batch_size)  # type: ignore[attr-defined]
+    scores = scorer.score(texts, batch_size=args.batch_size)
     seconds = time.perf_counter() - started
     np.save(args.scores, scores.values)
     gpu_mib = None
@@ -57,7 +61,7 @@ def worker(row: str, args: argparse.Namespace) -> None:
     print(json.dumps({
         "row": row, "texts_per_s": len(texts) / seconds, "peak_rss_mib": peak_rss_mib(),
         "gpu_peak_mib": gpu_mib, "load_s": load_seconds,
-        "device": scorer.device,  # type: ignore[attr-defined]
+        "device": scorer.device,
     }))  # fmt: skip
 
 
