@@ -5,15 +5,20 @@ outcomes share a design matrix and each gets its own intercept, coefficients, ra
 intercepts and sigma, which is what seven separate brms models (or an ``mvbind`` model
 without residual correlation) estimate.
 
-Parametrisation, chosen for speed without changing the model:
+Parametrisation, chosen for speed and mixing without changing the model:
 
 * predictors are centred, so the intercept is brms's centred ``Intercept`` and its prior
   (``student_t(3, median(y), max(2.5, mad(y)))``, or ``student_t(3, 0, 2.5)`` for the
   logit) is brms's default; coefficients are unchanged by centring;
+* coefficients are sampled on the QR decomposition of the centred design (brms's
+  ``decomp = "QR"``) and mapped back, their prior applied to ``b`` itself;
 * random intercepts of thinly observed groups (conversations) are non-centred,
-  ``sd * z`` with ``z ~ Normal(0, 1)``; well-observed ones (LLMs, and users in Gaussian
-  models) are centred; random-effect SDs and sigma get brms's ``student_t(3, 0, scale)``
-  half-prior;
+  ``sd * z``; well-observed ones (LLMs, and users in Gaussian models) are centred;
+  random-effect SDs and sigma get brms's ``student_t(3, 0, scale)`` half-prior;
+* each random intercept is sampled as its mean plus zero-sum deviations, and the
+  intercept through the grand mean (Intercept + those means), the one combination the
+  data pin down; ``Intercept`` is derived and keeps its prior (an exact change of
+  variables, see :func:`build_model`);
 * sampling uses nutpie (compiled with numba) when installed, else PyMC's NUTS.
 """
 
@@ -73,7 +78,7 @@ def build_model(data: Design, options: SamplerOptions, outcome: int = 0) -> pm.M
     """
     import pymc as pm
 
-    x = data.x - data.x.mean(axis=0)
+    q, r_inverse = _qr(data)
     y = data.y[:, outcome]
     gaussian = data.family == "gaussian"
     location, scale = _prior_location_scale(y, gaussian)
@@ -85,25 +90,66 @@ def build_model(data: Design, options: SamplerOptions, outcome: int = 0) -> pm.M
         y_location = pm.Data("y_location", np.array(location))
         y_scale = pm.Data("y_scale", np.array(scale))
         b_sd = pm.Data("b_sd", _coefficient_prior_sd(data, y, options))
-        intercept = pm.StudentT("Intercept", nu=3, mu=y_location, sigma=y_scale, dims="outcome")
-        b = pm.Normal("b", mu=0.0, sigma=b_sd[:, None], dims=("term", "outcome"))
+        # The data pin down only the grand mean, Intercept + the mean of every random
+        # intercept; sampled as Intercept itself it lies on a ridge with those means (R-hat
+        # 1.3 at PRISM's size). So the grand mean is sampled, each random intercept as its
+        # own mean (prior-only) plus zero-sum deviations, and Intercept is derived. This
+        # is an exact change of variables (unit Jacobian; iid normal effects split into
+        # independent mean and zero-sum parts), so brms's prior still applies to Intercept.
+        grand_mean = pm.Flat("grand_mean", dims="outcome")
+        # Coefficients are sampled on the orthogonal columns of the design's QR
+        # decomposition (brms's and rstanarm's QR option): collinear terms, such as a
+        # moderator's main effect and its seven interactions, otherwise form ridges that
+        # NUTS crosses slowly. b = R^-1 theta is linear, so its prior applies unchanged.
+        theta = pm.Flat("b_qr", dims=("term", "outcome"))
+        b = pm.Deterministic("b", pm.math.dot(r_inverse, theta), dims=("term", "outcome"))
+        pm.Potential("b_prior", pm.logp(pm.Normal.dist(0.0, b_sd[:, None]), b).sum())
         # 1-D throughout: the compiled gradient of 1-D gathers is several times faster
         # than the same model written with 2-D (row, outcome) arrays.
-        eta = intercept[0] + pm.math.dot(x, b[:, 0])
+        eta = grand_mean[0] + pm.math.dot(q, theta[:, 0])
+        effect_means = 0.0
         for e in effects:
             sd = pm.HalfStudentT(f"sd_{e}", nu=3, sigma=y_scale, dims="outcome")
+            levels = len(data.levels[e])
+            mean = pm.Normal(f"mean_z_{e}", 0.0, 1.0 / np.sqrt(levels))
+            effect_means = effect_means + sd[0] * mean
             if e in _centred(data):
-                z = pm.Normal(f"z_{e}", 0.0, sd[0], dims=e)
+                z = pm.ZeroSumNormal(f"z_{e}", sigma=sd[0], dims=e)
                 eta = eta + z[data.groups[e]]
             else:
-                z = pm.Normal(f"z_{e}", 0.0, 1.0, dims=e)
+                z = pm.ZeroSumNormal(f"z_{e}", sigma=1.0, dims=e)
                 eta = eta + sd[0] * z[data.groups[e]]
+        intercept = pm.Deterministic("Intercept", grand_mean - effect_means, dims="outcome")
+        pm.Potential(
+            "Intercept_prior",
+            pm.logp(pm.StudentT.dist(nu=3, mu=y_location, sigma=y_scale), intercept).sum(),
+        )
         if gaussian:
             sigma = pm.HalfStudentT("sigma", nu=3, sigma=y_scale, dims="outcome")
             pm.Normal("y", mu=eta, sigma=sigma[0], observed=y_obs)
         else:
             pm.Bernoulli("y", logit_p=eta, observed=y_obs)
     return model
+
+
+def _qr(data: Design) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """``Q`` and ``R^-1`` of the centred design, scaled as in Stan's guide (Q * sqrt(n - 1)).
+
+    A term that is constant, or a combination of others, on the rows of this subset has
+    no estimate; that is reported rather than sampled as a flat, unidentified direction.
+    """
+    x = data.x - data.x.mean(axis=0)
+    q, r = np.linalg.qr(x)
+    diagonal = np.abs(np.diag(r))
+    tolerance = max(x.shape) * np.finfo(float).eps * max(float(diagonal.max(initial=0.0)), 1.0)
+    if np.any(diagonal <= tolerance):
+        dependent = [t for t, d in zip(data.terms, diagonal, strict=True) if d <= tolerance]
+        raise ValueError(
+            f"analysis '{data.analysis}' on subset '{data.subset}': terms {dependent} are "
+            "constant or collinear with earlier terms on these rows, so they cannot be estimated"
+        )
+    scale = np.sqrt(max(data.n - 1, 1))
+    return q * scale, np.linalg.inv(r / scale)
 
 
 def _centred(data: Design) -> set[str]:
@@ -223,8 +269,14 @@ def _concat_outcomes(parts: list[Any], data: Design) -> az.InferenceData:
 
 
 def _summary_vars(model: pm.Model) -> list[str]:
-    """Intercepts, coefficients, random-effect SDs and sigma: what reports and checks use."""
-    return [v.name for v in model.free_RVs if not v.name.startswith("z_")]
+    """Intercepts, coefficients, random-effect SDs and sigma: what reports and checks use.
+
+    The random intercepts themselves (``z_*``, large and summarised by their SDs) and the
+    variables of the change of variables (grand mean, effect means) are left out.
+    """
+    names = [v.name for v in (*model.free_RVs, *model.deterministics)]
+    helpers = ("z_", "mean_z_", "grand_mean", "b_qr")
+    return [n for n in names if not n.startswith(helpers)]
 
 
 def _observed_data(data: Design) -> xr.Dataset:
