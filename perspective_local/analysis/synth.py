@@ -288,24 +288,38 @@ def _choose(world: _World, scores: IntArray, rng: np.random.Generator) -> NDArra
 # ---- expected coefficients ---------------------------------------------------------------
 
 
-def _projection(design: FloatArray, target: FloatArray, groups: IntArray) -> FloatArray:
-    """Random-effects GLS of ``target`` on ``design``, conversations as the random intercept.
+def _projection(design: FloatArray, target: FloatArray, groups: dict[str, IntArray]) -> FloatArray:
+    """The coefficients a Gaussian mixed model converges to when ``target`` is its mean.
 
-    This is the coefficient a Gaussian mixed model converges to when ``target`` is not
-    exactly linear in ``design``: each row is quasi-demeaned within its conversation by
-    ``1 - sqrt(s2 / (s2 + n t2))`` (the classic random-effects transform).
+    The model's estimator of the fixed effects is generalised least squares under its
+    random intercepts (users, conversations, LLMs); with the planted variance components
+    that is linear in the outcome, so its expectation is the same estimator applied to
+    the noise-free mean. When ``target`` is not exactly linear in ``design`` (an analysis
+    that leaves a generating term out) the weighting matters, so it is solved exactly,
+    through Henderson's mixed-model equations, rather than approximated.
     """
-    s2 = SCORE_SD["residual"] ** 2
-    t2 = SCORE_SD["conversation"] ** 2 + SCORE_SD["user"] ** 2
-    columns = np.column_stack([np.ones(len(design)), design, target])
-    sizes = np.bincount(groups)[groups]
-    theta = 1 - np.sqrt(s2 / (s2 + sizes * t2))
-    means = np.zeros((groups.max() + 1, columns.shape[1]))
-    np.add.at(means, groups, columns)
-    means /= np.bincount(groups)[:, None]
-    transformed = columns - theta[:, None] * means[groups]
-    coef, *_ = np.linalg.lstsq(transformed[:, :-1], transformed[:, -1], rcond=None)
-    return np.asarray(coef[1:])
+    from scipy import sparse
+    from scipy.sparse.linalg import spsolve
+
+    n = len(target)
+    x = np.column_stack([np.ones(n), design])
+    indicators = [
+        sparse.csr_matrix((np.ones(n), (np.arange(n), codes)), shape=(n, codes.max() + 1))
+        for codes in groups.values()
+    ]
+    z = sparse.hstack(indicators).tocsr()
+    shrinkage = np.concatenate(
+        [
+            np.full(block.shape[1], (SCORE_SD["residual"] / SCORE_SD[name]) ** 2)
+            for name, block in zip(groups, indicators, strict=True)
+        ]
+    )
+    zx = sparse.csr_matrix(z.T @ x)
+    equations = sparse.bmat(
+        [[sparse.csr_matrix(x.T @ x), zx.T], [zx, z.T @ z + sparse.diags(shrinkage)]]
+    ).tocsc()
+    solution = spsolve(equations, np.concatenate([x.T @ target, z.T @ target]))
+    return np.asarray(solution[1 : x.shape[1]])
 
 
 def _logistic(design: FloatArray, y: FloatArray, iterations: int = 50) -> FloatArray:
@@ -331,7 +345,11 @@ def _expected(world: _World, keep: NDArray[np.bool_], rng: np.random.Generator) 
     mods = world.moderators[world.conv_user[world.row_conv]][keep]
     interactions = np.column_stack([mods[:, m] * x[:, k] for m in range(4) for k in range(7)])
 
-    groups = world.row_conv[keep]
+    groups = {
+        "user": world.conv_user[world.row_conv][keep],
+        "conversation": world.row_conv[keep],
+        "llm": world.row_llm[keep],
+    }
     expected: dict[str, dict[str, float]] = {}
     expected["score"] = dict(zip(PREDICTORS, _projection(x, mean[keep], groups), strict=True))
     inter = _projection(np.column_stack([x, tox_h, x[:, tox] * tox_h]), mean[keep], groups)
