@@ -18,11 +18,16 @@ from rich.table import Table
 
 from perspective_local import __version__
 from perspective_local.cli_options import (
+    EXIT_REJECTED,
+    EXIT_UNAVAILABLE,
+    EXIT_USAGE,
+    ApiKeyOption,
     BackendsOption,
     ConfigOption,
     DeviceOption,
     ModelDirOption,
     RouteOption,
+    ServerOption,
 )
 from perspective_local.settings import Settings, SettingsError
 
@@ -34,10 +39,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 err = Console(stderr=True)
-
-EXIT_USAGE = 2
-EXIT_REJECTED = 3
-EXIT_UNAVAILABLE = 4
 
 
 def load_settings(config: Path | None, **flags: Any) -> Settings:
@@ -107,16 +108,8 @@ def score(
         int, typer.Option(help="Records scored and written together.", rich_help_panel="Output")
     ] = 256,
     progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
-    server: Annotated[
-        str | None,
-        typer.Option(
-            help="Score through a running server (HOST:PORT, gRPC) instead of in-process.",
-            rich_help_panel="Connection",
-        ),
-    ] = None,
-    api_key: Annotated[
-        str | None, typer.Option(help="API key for --server.", rich_help_panel="Connection")
-    ] = None,
+    server: ServerOption = None,
+    api_key: ApiKeyOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Score a file of texts for Perspective attributes, offline.

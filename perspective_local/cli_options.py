@@ -1,4 +1,5 @@
-"""Command-line options that several commands share (``score``, ``serve``, ``models``).
+"""Command-line options and exit codes that several commands share (``score``, ``serve``,
+``models``, ``analyze``).
 
 Each is an ``Annotated`` type, so a command declares ``device: DeviceOption = None`` and
 every command spells the flag, its help and its environment variable the same way.
@@ -10,6 +11,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
+#: Exit codes of every command: bad input or usage, a request the server rejected, and a
+#: server that is unreachable or overloaded.
+EXIT_USAGE = 2
+EXIT_REJECTED = 3
+EXIT_UNAVAILABLE = 4
 
 ConfigOption = Annotated[
     Path | None,
@@ -51,4 +58,14 @@ ModelDirOption = Annotated[
         help="Model directory  [default: the packaged model; env: PERSPECTIVE_LOCAL_MODEL_DIR]",
         rich_help_panel="Model",
     ),
+]
+ServerOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Score through a running server (HOST:PORT, gRPC) instead of in-process.",
+        rich_help_panel="Connection",
+    ),
+]
+ApiKeyOption = Annotated[
+    str | None, typer.Option(help="API key for --server.", rich_help_panel="Connection")
 ]

@@ -1,5 +1,5 @@
 """Shared fixtures: tiny labelled corpora in the real file formats, a model trained on them
-with the real encoder, and the shipped default model."""
+with the real encoder, the shipped default model, and the real server on loopback ports."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.servers import ServerHandle, start_server
 
 HOSTILE = [
     "You are a worthless idiot and everyone here hates you.",
@@ -196,3 +198,19 @@ def write_jsonl(tmp_path: Path) -> Iterator[Any]:
         return path
 
     yield write
+
+
+@pytest.fixture(scope="session")
+def server(default_scorer: Any) -> Iterator[ServerHandle]:
+    """One server for the whole session, without API keys."""
+    handle = start_server(default_scorer)
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture(scope="session")
+def keyed_server(default_scorer: Any) -> Iterator[ServerHandle]:
+    """A server that accepts only the keys ``k-good`` and ``k-other``."""
+    handle = start_server(default_scorer, api_keys="k-good,k-other")
+    yield handle
+    handle.stop()

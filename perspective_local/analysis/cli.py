@@ -12,8 +12,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-#: Exit code for bad input (missing files, schema errors, unscored texts).
-EXIT_BAD_INPUT = 2
+from perspective_local.cli_options import (
+    EXIT_REJECTED,
+    EXIT_UNAVAILABLE,
+    ApiKeyOption,
+    ServerOption,
+)
+from perspective_local.cli_options import EXIT_USAGE as EXIT_BAD_INPUT
 
 _err = Console(stderr=True)
 
@@ -49,7 +54,7 @@ def analyze(
             "--scores",
             help=(
                 "JSONL from `perspective-local score`, joined on exact text. "
-                "Without it, texts are scored in-process."
+                "Without it, texts are scored through --server, or in-process."
             ),
             rich_help_panel="Input",
         ),
@@ -129,12 +134,15 @@ def analyze(
         str | None,
         typer.Option(help="Device for in-process scoring (cpu, cuda).", rich_help_panel="Input"),
     ] = None,
+    server: ServerOption = None,
+    api_key: ApiKeyOption = None,
 ) -> None:
     """Fit the constructive-interactions analyses on PRISM and write tables, report and figures."""
     from perspective_local.analysis.models import SamplerOptions
     from perspective_local.analysis.prism import PrismSchemaError
     from perspective_local.analysis.scores import ScoresError
     from perspective_local.analysis.study import run_study
+    from perspective_local.client import NotReady, Overloaded, PerspectiveError
 
     if sampler not in ("auto", "nutpie", "pymc"):
         raise typer.BadParameter(
@@ -155,12 +163,21 @@ def analyze(
     try:
         run_study(
             prism_dir, out, scores_file=scores, analyses=_split(analyses), subsets=_split(subsets),
-            options=options, loo=loo, allow_missing_scores=allow_missing_scores,
-            highest=highest, figures=figures, device=device, say=_say,  # type: ignore[arg-type]
+            options=options, loo=loo, allow_missing_scores=allow_missing_scores, say=_say,
+            highest=highest,  # type: ignore[arg-type]
+            figures=figures, device=device, server=server, api_key=api_key,
         )  # fmt: skip
     except (FileNotFoundError, PrismSchemaError, ScoresError, ValueError) as exc:
-        _err.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(code=EXIT_BAD_INPUT) from exc
+        _fail(str(exc), EXIT_BAD_INPUT, exc)
+    except (NotReady, Overloaded) as exc:
+        _fail(f"server {server}: {exc}", EXIT_UNAVAILABLE, exc)
+    except PerspectiveError as exc:
+        _fail(f"server {server} rejected a request: {exc}", EXIT_REJECTED, exc)
+
+
+def _fail(message: str, code: int, cause: Exception) -> None:
+    _err.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(code=code) from cause
 
 
 def synth(

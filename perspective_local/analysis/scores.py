@@ -2,9 +2,10 @@
 
 A scores file is the JSONL that ``perspective-local score`` writes: each record keeps its
 input ``text`` and adds ``scores`` (full Perspective names) and ``model_version``. Texts are
-joined on exact equality. ``attach_scores`` adds the study's columns: the seven predictors
-for the response and the same seven with the ``_human`` suffix for the opening prompt, with
-``REASONING_NUANCE = REASONING x NUANCE``.
+joined on exact equality. Without a file, texts are scored in-process or through a running
+server (``score_in_process``, ``score_through_server``). ``attach_scores`` adds the study's
+columns: the seven predictors for the response and the same seven with the ``_human``
+suffix for the opening prompt, with ``REASONING_NUANCE = REASONING x NUANCE``.
 """
 
 from __future__ import annotations
@@ -103,11 +104,36 @@ def score_in_process(
     texts: Sequence[str], *, device: str | None = None, batch_size: int = 32
 ) -> Scores:
     """Score texts with the local model through the client (imports torch lazily)."""
-    from perspective_local.client.local import score_texts  # type: ignore[import-not-found]
+    from perspective_local.client.local import score_texts
 
     results, version = score_texts(
         texts, list(REQUIRED_PERSPECTIVE), device=device, batch_size=batch_size, progress=True
     )
+    return _checked(texts, results, version)
+
+
+def score_through_server(
+    texts: Sequence[str], target: str, *, api_key: str | None = None
+) -> Scores:
+    """Score texts through a running ``perspective-local serve`` (gRPC ``ScoreBatch``).
+
+    The server's errors arrive as the service's own classes (``NotReady`` when it cannot
+    be reached, ``Overloaded``, ``PerspectiveError``) for the caller to report.
+    """
+    from perspective_local.client import ServerBackend
+    from perspective_local.client.batch import score_in_chunks
+
+    backend = ServerBackend(target, api_key=api_key)
+    try:
+        results = score_in_chunks(
+            backend, texts, REQUIRED_PERSPECTIVE, chunk_size=backend.chunk_size, progress=True
+        )
+        return _checked(texts, results, backend.model_version)
+    finally:
+        backend.close()
+
+
+def _checked(texts: Sequence[str], results: Sequence[Mapping[str, float]], version: str) -> Scores:
     return Scores(
         {
             text: _check_scores(r, f"scored text {i}")

@@ -22,6 +22,7 @@ from perspective_local.analysis.scores import (
     attach_scores,
     read_scores_file,
     score_in_process,
+    score_through_server,
     texts_to_score,
 )
 
@@ -61,9 +62,15 @@ def load_scored(
     allow_missing_scores: bool = False,
     highest: HighestRule = "chosen",
     device: str | None = None,
+    server: str | None = None,
+    api_key: str | None = None,
     say: Say = print,
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[str], dict[str, str]]:
-    """The scored responses table, the users table, the load report and provenance."""
+    """The scored responses table, the users table, the load report and provenance.
+
+    Scores come from ``scores_file``, else from the server at ``server``, else from the
+    local model in this process.
+    """
     data = load_prism(prism_dir, highest=highest)
     say(
         f"loaded {len(data.responses):,} opening-turn responses, "
@@ -74,8 +81,12 @@ def load_scored(
         say(f"read scores for {len(scores.by_text):,} texts from {scores_file}")
     else:
         texts = texts_to_score(data)
-        say(f"scoring {len(texts):,} texts in-process")
-        scores = score_in_process(texts, device=device)
+        if server is not None:
+            say(f"scoring {len(texts):,} texts through the server at {server}")
+            scores = score_through_server(texts, server, api_key=api_key)
+        else:
+            say(f"scoring {len(texts):,} texts in-process")
+            scores = score_in_process(texts, device=device)
     table = attach_scores(data, scores, allow_missing=allow_missing_scores)
     provenance = {
         "prism_files_sha256": files_hash(list(data.files.values())),
@@ -97,6 +108,8 @@ def run_study(
     highest: HighestRule = "chosen",
     figures: bool = True,
     device: str | None = None,
+    server: str | None = None,
+    api_key: str | None = None,
     say: Say = print,
 ) -> StudyOutputs:
     """Fit every requested analysis on every requested subset and write all outputs."""
@@ -106,7 +119,7 @@ def run_study(
     out.mkdir(parents=True, exist_ok=True)
     table, users, load_report, provenance = load_scored(
         prism_dir, scores_file=scores_file, allow_missing_scores=allow_missing_scores,
-        highest=highest, device=device, say=say,
+        highest=highest, device=device, server=server, api_key=api_key, say=say,
     )  # fmt: skip
     results: list[reports.FitResult] = []
     loo_tables: dict[str, pd.DataFrame] = {}

@@ -163,3 +163,24 @@ def _with_id(record: Record, id_field: str) -> dict[str, Any]:
     if record.fields.get(id_field) not in (None, ""):
         return dict(record.fields)
     return {id_field: record.position, **{k: v for k, v in record.fields.items() if k != id_field}}
+
+
+def score_in_chunks(
+    backend: Backend,
+    texts: Sequence[str],
+    attributes: Sequence[str] | None = None,
+    *,
+    chunk_size: int = 256,
+    progress: bool = False,
+) -> list[dict[str, float]]:
+    """Score ``texts`` a chunk at a time, one ``{attribute: probability}`` per text; with
+    ``progress``, a progress bar with texts/s goes to stderr."""
+    from perspective_local.client.progress import progress_bar
+
+    results: list[dict[str, float]] = []
+    with progress_bar(len(texts), "scoring", enabled=progress) as advance:
+        for start in range(0, len(texts), chunk_size):
+            chunk = texts[start : start + chunk_size]
+            results += backend.score(chunk, attributes)
+            advance(len(chunk))
+    return results

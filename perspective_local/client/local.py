@@ -67,15 +67,9 @@ def score_texts(
 ) -> tuple[list[dict[str, float]], str]:
     """Score ``texts`` in-process; returns one ``{attribute: probability}`` per text and
     the model version. With ``progress``, a progress bar goes to stderr."""
-    backend = LocalBackend.load(model_dir, device=device, batch_size=batch_size)
-    if not progress:
-        return backend.score(texts, attributes), backend.model_version
-    from perspective_local.client.progress import progress_bar
+    from perspective_local.client.batch import score_in_chunks
 
-    chunk = max((batch_size or 32) * 8, 256)
-    results: list[dict[str, float]] = []
-    with progress_bar(len(texts), "scoring") as advance:
-        for start in range(0, len(texts), chunk):
-            results += backend.score(texts[start : start + chunk], attributes)
-            advance(min(chunk, len(texts) - start))
+    backend = LocalBackend.load(model_dir, device=device, batch_size=batch_size)
+    chunk_size = max((batch_size or 32) * 8, 256)
+    results = score_in_chunks(backend, texts, attributes, chunk_size=chunk_size, progress=progress)
     return results, backend.model_version

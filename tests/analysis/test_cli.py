@@ -1,8 +1,10 @@
-"""The analyze command's input errors and the ELPD-LOO comparison, through the CLI."""
+"""The analyze command through the CLI: input errors, the ELPD-LOO comparison, and scoring
+through a real server on a loopback port."""
 
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import pandas as pd
@@ -11,6 +13,8 @@ from typer.testing import CliRunner
 
 from perspective_local.analysis.cli import EXIT_BAD_INPUT, register
 from perspective_local.analysis.terms import PREDICTORS
+from perspective_local.cli_options import EXIT_UNAVAILABLE
+from perspective_local.client import Client
 
 
 def _invoke(*args: str) -> object:
@@ -68,3 +72,34 @@ def test_score_with_loo_comparison(small_release: Path, tmp_path: Path) -> None:
     coefficients = pd.read_csv(tmp_path / "coefficients.csv")
     assert tuple(coefficients["term"]) == PREDICTORS
     assert json.loads((small_release / "truth.json").read_text())["users"] == 40
+
+
+def test_scores_through_a_running_server(small_release: Path, tmp_path: Path, server) -> None:  # type: ignore[no-untyped-def]
+    """Without --scores, --server scores every prompt and response through gRPC ScoreBatch."""
+    result = _invoke(
+        "analyze", "--prism-dir", str(small_release), "--server", server.target,
+        "--out", str(tmp_path), "--analyses", "score", "--subsets", "all", "--draws", "100",
+        "--tune", "100", "--chains", "1", "--no-loo", "--no-figures",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    assert f"through the server at {server.target}" in result.output  # type: ignore[attr-defined]
+    report = (tmp_path / "report.md").read_text()
+    with Client(server.target) as client:
+        version = client.model_info().model_version
+    assert f"- scoring_model_version: `{version}`" in report
+    coefficients = pd.read_csv(tmp_path / "coefficients.csv")
+    assert tuple(coefficients["term"]) == PREDICTORS
+    assert coefficients["estimate"].notna().all()
+
+
+def test_unreachable_server_exits_4(small_release: Path, tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = _invoke(
+        "analyze", "--prism-dir", str(small_release), "--server", f"127.0.0.1:{port}",
+        "--out", str(tmp_path), "--analyses", "score", "--subsets", "all",
+    )  # fmt: skip
+    assert result.exit_code == EXIT_UNAVAILABLE, result.output  # type: ignore[attr-defined]
+    assert f"server 127.0.0.1:{port}" in result.output  # type: ignore[attr-defined]
+    assert not (tmp_path / "coefficients.csv").exists()

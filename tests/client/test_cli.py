@@ -10,10 +10,6 @@ from perspective_local import __version__
 from perspective_local.cli import app
 from perspective_local.models.attributes import ATTRIBUTE_NAMES
 from tests.conftest import TINY_CORPORA
-from tests.service.conftest import server
-
-# The session server fixture lives with the service tests; importing it makes it usable here.
-__all__ = ["server"]
 
 runner = CliRunner()
 

@@ -19,10 +19,7 @@ from perspective_local.service.errors import (
     LanguageNotSupportedByAttribute,
     NotReady,
 )
-from tests.service.conftest import ServerHandle, server, start_server
-
-# The session server fixture lives with the service tests; importing it makes it usable here.
-__all__ = ["server"]
+from tests.servers import ServerHandle, start_server
 
 
 def test_analyze_and_score_batch(server: ServerHandle) -> None:

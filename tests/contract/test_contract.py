@@ -15,9 +15,8 @@ from perspective_local.proto import commentanalyzer_pb2 as ca
 from perspective_local.proto import commentanalyzer_pb2_grpc as ca_grpc
 from perspective_local.service import wire
 from perspective_local.service.errors import LanguageNotSupportedByAttribute, to_rest
-from tests.service.conftest import ServerHandle, server
+from tests.servers import ServerHandle
 
-__all__ = ["server"]
 HERE = Path(__file__).parent
 
 

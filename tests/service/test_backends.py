@@ -15,7 +15,7 @@ from perspective_local.models.routing import RoutedScorer
 from perspective_local.proto import perspective_local_v1_pb2 as pl
 from perspective_local.proto import perspective_local_v1_pb2_grpc as pl_grpc
 from tests.models.tiny_detoxify import build_tiny_detoxify
-from tests.service.conftest import ServerHandle, start_server
+from tests.servers import ServerHandle, start_server
 
 
 @pytest.fixture(scope="module")

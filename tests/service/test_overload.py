@@ -14,7 +14,7 @@ from perspective_local.proto import commentanalyzer_pb2 as ca
 from perspective_local.proto import commentanalyzer_pb2_grpc as ca_grpc
 from perspective_local.proto import perspective_local_v1_pb2 as pl
 from perspective_local.proto import perspective_local_v1_pb2_grpc as pl_grpc
-from tests.service.conftest import ServerHandle, start_server
+from tests.servers import ServerHandle, start_server
 
 # About 1,000 tokens each: several windows, so the model is busy for a noticeable while.
 LONG = " ".join(f"word{i} is a rather long comment" for i in range(100))
