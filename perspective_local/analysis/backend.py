@@ -202,11 +202,12 @@ def sample(data: Design, options: SamplerOptions) -> az.InferenceData:
     model = build_model(data, options)
     cores = options.cores or min(options.chains, os.cpu_count() or 1)
     use_nutpie = _use_nutpie(options)
+    stored = _stored_vars(model, options)
     compiled: Any = None
     if use_nutpie:
         import nutpie
 
-        compiled = nutpie.compile_pymc_model(model, freeze_model=False)
+        compiled = nutpie.compile_pymc_model(model, freeze_model=False, var_names=stored)
     parts = []
     for j, outcome in enumerate(data.outcomes):
         values = _outcome_data(data, j, options)
@@ -229,6 +230,7 @@ def sample(data: Design, options: SamplerOptions) -> az.InferenceData:
                 pm.set_data(values)
             idata = pm.sample(
                 model=model,
+                var_names=stored,
                 draws=options.draws,
                 tune=options.tune,
                 chains=options.chains,
@@ -241,7 +243,7 @@ def sample(data: Design, options: SamplerOptions) -> az.InferenceData:
             with model:
                 pm.set_data(values)
             pm.compute_log_likelihood(idata, model=model, progressbar=False)
-        # The z draws are large and say nothing the SDs do not.
+        # The random intercepts' draws are large and say nothing the SDs do not.
         idata.posterior = idata.posterior[_summary_vars(model)].assign_coords(outcome=[outcome])
         parts.append(idata)
     joined = parts[0] if len(parts) == 1 else _concat_outcomes(parts, data)
@@ -266,6 +268,16 @@ def _concat_outcomes(parts: list[Any], data: Design) -> az.InferenceData:
         if group in parts[0].groups():
             groups[group] = xr.concat([p[group] for p in parts], dim=outcome)
     return az.InferenceData(**groups)
+
+
+def _stored_vars(model: pm.Model, options: SamplerOptions) -> list[str]:
+    """What the trace keeps: the summary variables, plus every free variable when the
+    log-likelihood has to be computed from the draws (ELPD-LOO). The random intercepts'
+    draws (tens of thousands of values per draw at PRISM's size) are otherwise dropped."""
+    summary = _summary_vars(model)
+    if not options.log_likelihood:
+        return summary
+    return [*summary, *(v.name for v in model.free_RVs if v.name not in summary)]
 
 
 def _summary_vars(model: pm.Model) -> list[str]:

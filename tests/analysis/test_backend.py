@@ -88,10 +88,7 @@ def test_reparametrised_model_has_the_direct_models_posterior() -> None:
         "b[A]": (ours["b"].sel(term="A").isel(outcome=0), direct["b"].isel(b_dim_0=0)),
         "b[B]": (ours["b"].sel(term="B").isel(outcome=0), direct["b"].isel(b_dim_0=1)),
         "sigma": (ours["sigma"].isel(outcome=0), direct["sigma"]),
-        **{
-            f"sd_{e}": (ours[f"sd_{e}"].isel(outcome=0), direct[f"sd_{e}"])
-            for e in RANDOM_EFFECTS
-        },
+        **{f"sd_{e}": (ours[f"sd_{e}"].isel(outcome=0), direct[f"sd_{e}"]) for e in RANDOM_EFFECTS},
     }
     for name, (a, b) in pairs.items():
         mcse = np.hypot(float(az.mcse(a).to_array()[0]), float(az.mcse(b).to_array()[0]))
@@ -113,3 +110,21 @@ def test_constant_or_collinear_terms_are_named() -> None:
     data = _design(np.random.default_rng(4), constant_column=True)
     with pytest.raises(ValueError, match=r"terms \['C'\] are constant or collinear"):
         backend.build_model(data, SamplerOptions())
+
+
+def test_pymc_sampler_fits_the_same_model_and_keeps_the_log_likelihood() -> None:
+    """The fallback when nutpie is missing: PyMC's NUTS on the same compiled model."""
+    data = _design(np.random.default_rng(3))
+    options = SamplerOptions(
+        draws=300, tune=300, chains=2, cores=1, seed=5, sampler="pymc", log_likelihood=True
+    )
+    idata = backend.sample(data, options)
+    assert idata.posterior.attrs["sampler"] == "pymc"
+    assert set(idata.posterior.data_vars) == {
+        "Intercept", "b", "sigma", "sd_user", "sd_conversation", "sd_llm",
+    }  # fmt: skip
+    assert idata.log_likelihood["y"].shape == (2, 300, data.n)
+    b = idata.posterior["b"].isel(outcome=0)
+    for term, planted in (("A", 0.5), ("B", -0.3)):
+        draws = b.sel(term=term)
+        assert abs(float(draws.mean()) - planted) < 3 * float(draws.std()), term
