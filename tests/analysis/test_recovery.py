@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import typer
@@ -22,10 +23,12 @@ USERS = 300
 #: The issue asks that 90% intervals cover at least 90% of terms. With nominal 90% intervals
 #: that holds for about half of all data sets (more so when analyses share one data set), so
 #: a fixed-seed test of it would pass or fail by the seed. This test holds a floor a correct
-#: fit clears with high probability, plus a bound on every term's error in posterior SDs
-#: that catches wrong signs, scales and names; the exact rate is printed and the slow test
-#: and benchmark report it.
+#: fit clears with high probability, a bound on the RMS error in posterior SDs (about 1 for
+#: calibrated intervals, about 2 for intervals half as wide as they should be), and a bound
+#: on every term's error that catches wrong signs, scales and names. The exact rate is
+#: printed; benchmarks/analysis_recovery.py reports it pooled over several releases.
 MIN_COVERAGE = 0.80
+MAX_RMS_ERROR_IN_SDS = 1.4
 MAX_ERROR_IN_SDS = 4.0
 SIGN_THRESHOLD = 0.5
 
@@ -79,9 +82,14 @@ def test_intervals_cover_the_planted_coefficients(recovered) -> None:  # type: i
     coefficients, truth, _ = recovered
     table = _with_truth(coefficients, truth)
     per_analysis = table.groupby("analysis")["covered"].mean().round(3).to_dict()
-    print(f"90% interval coverage: {table['covered'].mean():.3f} overall, {per_analysis}")
-    assert table["covered"].mean() >= MIN_COVERAGE, per_analysis
     errors = (table["estimate"] - table["truth"]).abs() / table["est_error"]
+    rms = float(np.sqrt((errors**2).mean()))
+    print(
+        f"90% interval coverage: {table['covered'].mean():.3f} overall, {per_analysis}; "
+        f"RMS error {rms:.2f} posterior SDs"
+    )
+    assert table["covered"].mean() >= MIN_COVERAGE, per_analysis
+    assert rms <= MAX_RMS_ERROR_IN_SDS
     worst = table.assign(error=errors).sort_values("error").iloc[-1]
     assert errors.max() < MAX_ERROR_IN_SDS, worst.to_dict()
 
