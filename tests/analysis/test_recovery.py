@@ -26,8 +26,9 @@ USERS = 300
 #: fit clears with high probability, a bound on the RMS error in posterior SDs (about 1 for
 #: calibrated intervals, about 2 for intervals half as wide as they should be), and a bound
 #: on every term's error that catches wrong signs, scales and names. The exact rate is
-#: printed; benchmarks/analysis_recovery.py reports it pooled over several releases.
-MIN_COVERAGE = 0.80
+#: printed; benchmarks/analysis_recovery.py reports it pooled over several releases (0.910
+#: over five releases of 300 users, each of them 0.90-0.93; this release gives 0.90).
+MIN_COVERAGE = 0.85
 MAX_RMS_ERROR_IN_SDS = 1.4
 MAX_ERROR_IN_SDS = 4.0
 SIGN_THRESHOLD = 0.5
