@@ -150,7 +150,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--seconds", type=float, default=6.0, help="per cell")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--batch-size", type=int, default=32, help="server max_batch_size")
+    parser.add_argument(
+        "--batch-size", type=int, default=32, help="windows per forward pass (both sides)"
+    )
+    parser.add_argument(
+        "--max-batch-size", type=int, default=128, help="server: most texts per model call"
+    )
     parser.add_argument("--score-batch", type=int, default=32, help="texts per ScoreBatch call")
     parser.add_argument("--concurrency", default="1,16,64")
     args = parser.parse_args()
@@ -162,7 +167,8 @@ def main() -> None:
           f"(batch_size {args.batch_size})")  # fmt: skip
 
     env = {"PERSPECTIVE_LOCAL_DEVICE": args.device,
-           "PERSPECTIVE_LOCAL_MAX_BATCH_SIZE": str(args.batch_size),
+           "PERSPECTIVE_LOCAL_BATCH_SIZE": str(args.batch_size),
+           "PERSPECTIVE_LOCAL_MAX_BATCH_SIZE": str(args.max_batch_size),
         # Room for every ScoreBatch call in flight at the top concurrency (no 429s).
         "PERSPECTIVE_LOCAL_MAX_QUEUE": str(max(1024, max(levels) * args.score_batch))}  # fmt: skip
     server, target = start_server(env)
@@ -176,7 +182,8 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(30)
-    table(f"batched server (max_batch_size {args.batch_size}, max_wait_ms 2)", cells, reference)
+    title = f"batched server (max_batch_size {args.max_batch_size}, batch_size {args.batch_size})"
+    table(title, cells, reference)
 
     unbatched_env = {**env, "PERSPECTIVE_LOCAL_MAX_BATCH_SIZE": "1",
                      "PERSPECTIVE_LOCAL_MAX_WAIT_MS": "0"}  # fmt: skip

@@ -77,8 +77,9 @@ class Settings:
     grpc_port: int = 50051
     #: REST/JSON port; 0 picks a free port.
     http_port: int = 8080
-    #: Most texts coalesced into one model batch (also windows per forward pass).
-    max_batch_size: int = 32
+    #: Most texts coalesced into one model call. The backend sorts them by length and scores
+    #: them in forward passes of ``batch_size`` windows, so a call of many texts pads little.
+    max_batch_size: int = 128
     #: How long the batcher waits for a batch to fill before running a partial one.
     max_wait_ms: float = 2.0
     #: Most texts admitted (queued or being scored) at once; beyond it requests get 429.

@@ -68,7 +68,7 @@ def test_server_settings_from_file_env_and_flags(tmp_path: Path) -> None:
         ({"grpc_port": 70000}, "grpc_port: 70000 is not a port"),
         ({"max_batch_size": 0}, "max_batch_size: must be at least 1"),
         ({"max_wait_ms": -1}, "max_wait_ms: must not be negative"),
-        ({"max_queue": 8}, r"max_queue \(8\) must be at least max_batch_size \(32\)"),
+        ({"max_queue": 8}, r"max_queue \(8\) must be at least max_batch_size \(128\)"),
         ({"http_port": "eighty"}, "http_port \\(flag\\): 'eighty' is not an integer"),
     ],
 )

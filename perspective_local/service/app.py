@@ -54,8 +54,9 @@ class Running:
     analyzer: Analyzer
 
 
-def score_function(scorer: Backend, batch_size: int) -> ScoreFn:
-    """What the batcher's model thread runs: score a batch for every served attribute."""
+def score_function(scorer: Backend, batch_size: int | None) -> ScoreFn:
+    """What the batcher's model thread runs: score a batch for every served attribute, in
+    length-sorted forward passes of ``batch_size`` windows (``None``: the backend's default)."""
 
     def score(texts: Sequence[str]) -> np.ndarray:
         return scorer.score(texts, batch_size=batch_size).values
@@ -89,7 +90,7 @@ async def running(settings: Settings, scorer: Backend | None = None) -> AsyncIte
         scorer = await asyncio.to_thread(load_scorer, settings)
     metrics = Metrics()
     batcher = Batcher(
-        score_function(scorer, settings.max_batch_size),
+        score_function(scorer, settings.batch_size),
         max_batch_size=settings.max_batch_size,
         max_wait_ms=settings.max_wait_ms,
         max_queue=settings.max_queue,

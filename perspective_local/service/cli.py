@@ -63,7 +63,7 @@ def serve(
     ] = None,
     max_batch_size: Annotated[
         int | None,
-        typer.Option(help="Texts per model batch  [default: 32]", rich_help_panel=_BATCHING),
+        typer.Option(help="Most texts per model call  [default: 128]", rich_help_panel=_BATCHING),
     ] = None,
     max_wait_ms: Annotated[
         float | None,

@@ -53,7 +53,7 @@ def test_show_settings_merges_file_env_and_flags(tmp_path: Path) -> None:
 def test_bad_settings_exit_with_usage_error() -> None:
     result = CliRunner().invoke(cli(), ["serve", "--max-queue", "4", "--show-settings"])
     assert result.exit_code == 2
-    assert "max_queue (4) must be at least max_batch_size (32)" in result.output
+    assert "max_queue (4) must be at least max_batch_size (128)" in result.output
 
 
 def test_sigterm_stops_the_server_gracefully() -> None:
