@@ -7,7 +7,7 @@ Heavy imports (pandas, PyMC, ArviZ, matplotlib) happen inside the commands, so
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -175,7 +175,7 @@ def analyze(
         _fail(f"server {server} rejected a request: {exc}", EXIT_REJECTED, exc)
 
 
-def _fail(message: str, code: int, cause: Exception) -> None:
+def _fail(message: str, code: int, cause: Exception) -> NoReturn:
     _err.print(f"[red]error:[/red] {message}", highlight=False)
     raise typer.Exit(code=code) from cause
 

@@ -70,6 +70,7 @@ def score_texts(
     from perspective_local.client.batch import score_in_chunks
 
     backend = LocalBackend.load(model_dir, device=device, batch_size=batch_size)
-    chunk_size = max((batch_size or 32) * 8, 256)
+    # Chunks exist for the progress bar; without it one call sorts every text by length.
+    chunk_size = max((batch_size or 32) * 8, 256) if progress else max(len(texts), 1)
     results = score_in_chunks(backend, texts, attributes, chunk_size=chunk_size, progress=progress)
     return results, backend.model_version
