@@ -59,6 +59,13 @@ ModelDirOption = Annotated[
         rich_help_panel="Model",
     ),
 ]
+BatchSizeOption = Annotated[
+    int | None,
+    typer.Option(
+        help="Windows per forward pass  [default: 32 on a CPU, from free memory on a GPU]",
+        rich_help_panel="Model",
+    ),
+]
 ServerOption = Annotated[
     str | None,
     typer.Option(

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from perspective_local.cli_options import BackendsOption, RouteOption
+from perspective_local.cli_options import BackendsOption, BatchSizeOption, RouteOption
 
 _SERVER = "Server"
 _BATCHING = "Batching"
@@ -65,6 +65,7 @@ def serve(
         int | None,
         typer.Option(help="Most texts per model call  [default: 128]", rich_help_panel=_BATCHING),
     ] = None,
+    batch_size: BatchSizeOption = None,
     max_wait_ms: Annotated[
         float | None,
         typer.Option(
@@ -125,6 +126,7 @@ def serve(
             api_keys=api_keys,
             max_comment_bytes=max_comment_bytes,
             max_batch_size=max_batch_size,
+            batch_size=batch_size,
             max_wait_ms=max_wait_ms,
             max_queue=max_queue,
             device=device,

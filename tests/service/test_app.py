@@ -50,6 +50,14 @@ def test_show_settings_merges_file_env_and_flags(tmp_path: Path) -> None:
     assert shown["api_keys"] == ["se***"]
 
 
+def test_forward_batch_size_is_its_own_setting() -> None:
+    """--batch-size (windows per forward pass) and --max-batch-size (texts per call) differ."""
+    result = CliRunner().invoke(cli(), ["serve", "--batch-size", "8", "--show-settings"])
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.output)
+    assert (shown["batch_size"], shown["max_batch_size"]) == (8, 128)
+
+
 def test_bad_settings_exit_with_usage_error() -> None:
     result = CliRunner().invoke(cli(), ["serve", "--max-queue", "4", "--show-settings"])
     assert result.exit_code == 2
