@@ -1,6 +1,6 @@
-"""The ``perspective-local models ...`` commands: list, pull and export model backends.
+"""The model commands: ``perspective-local evaluate`` and ``models list / pull / export-onnx``.
 
-``register(app)`` adds the group to the root CLI. Heavy imports (torch, onnxruntime) happen
+``register(app)`` adds them to the root CLI. Heavy imports (torch, onnxruntime) happen
 inside the commands.
 """
 
@@ -15,7 +15,13 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from perspective_local.cli_options import ConfigOption
+from perspective_local.cli_options import (
+    BackendsOption,
+    BatchSizeOption,
+    ConfigOption,
+    DeviceOption,
+    ModelDirOption,
+)
 from perspective_local.settings import Settings, SettingsError
 
 models_app = typer.Typer(
@@ -33,7 +39,8 @@ CacheDirOption = Annotated[
 
 
 def register(app: typer.Typer) -> None:
-    """Add the ``models`` command group to ``app``."""
+    """Add ``evaluate`` and the ``models`` command group to ``app``."""
+    app.command("evaluate")(evaluate)
     app.add_typer(models_app)
 
 
@@ -173,3 +180,171 @@ def export_onnx(
 
 
 _CHECK_TEXT = "You are a complete idiot and everyone here knows it."
+
+
+def evaluate(
+    data: Annotated[
+        list[Path] | None,
+        typer.Argument(help='JSONL files of {"text", "labels": {ATTRIBUTE: value}} records.'),
+    ] = None,
+    out: Annotated[
+        Path, typer.Option("--out", help="Directory for metrics.json and reliability plots.")
+    ] = Path("evaluation"),
+    suite: Annotated[
+        bool,
+        typer.Option(
+            help="Also run the built-in suite: held-out splits of the corpora under "
+            "--data-dir, the seed and chat-domain sets, identity bias, HateCheck."
+        ),
+    ] = True,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Labelled corpora  [default: ../shared/data; env: PERSPECTIVE_LOCAL_DATA_DIR]"
+        ),
+    ] = None,
+    bias_sample: Annotated[
+        int, typer.Option(help="Identity-template sentences to score (seeded); 0 = all 76,564.")
+    ] = 20_000,
+    model_card: Annotated[
+        Path | None, typer.Option(help="Also write the model card (Markdown) here.")
+    ] = None,
+    model_dir: ModelDirOption = None,
+    backends: BackendsOption = None,
+    device: DeviceOption = None,
+    batch_size: BatchSizeOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Measure the model on labelled data: ROC-AUC, Spearman, MAE, calibration error per
+    attribute and set, reliability plots, identity-term bias and HateCheck accuracy.
+
+    From each corpus the model was trained on, only its test split is used (never fitted
+    on); every other corpus is used whole.
+    """
+    import sys
+
+    from perspective_local.models.evaluation import (
+        EvaluationDataError,
+        load_labelled_jsonl,
+        reliability_plot,
+        suite_sets,
+    )
+    from perspective_local.models.evaluation import evaluate as run_evaluation
+    from perspective_local.models.io import DEFAULT_MODEL_DIR, load_manifest
+    from perspective_local.models.routing import load_scorer
+
+    settings = _settings(
+        config,
+        model_dir=model_dir,
+        backends=backends,
+        device=device,
+        batch_size=batch_size,
+        data_dir=data_dir,
+    )
+    if not data and not suite:
+        typer.echo("error: nothing to evaluate: give DATA files or leave --suite on.", err=True)
+        raise typer.Exit(2)
+    manifest = load_manifest(settings.model_dir or DEFAULT_MODEL_DIR)
+    sets = {}
+    try:
+        for path in data or []:
+            sets[path.stem] = load_labelled_jsonl(path)
+    except (OSError, EvaluationDataError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if suite:
+        sets.update(suite_sets(settings.data_dir, manifest.training_data))
+    try:
+        backend = load_scorer(settings)
+    except (ValueError, FileNotFoundError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    err.print(
+        f"model {backend.model_version} on {backend.device}; "
+        f"{sum(len(v) for v in sets.values())} labelled texts in {len(sets)} sets",
+        highlight=False,
+    )
+    with _stage_bars() as progress:
+        result = run_evaluation(
+            backend,
+            sets,
+            data_dir=settings.data_dir if suite else None,
+            bias_sample=bias_sample or None,
+            progress=progress,
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "metrics.json").write_text(result.to_json(), encoding="utf-8")
+    for name, report in result.sets.items():
+        if report:
+            reliability_plot(name, report, out / "reliability" / f"{name}.png")
+    _print_evaluation(result)
+    typer.echo(f"wrote {out / 'metrics.json'} and {len(result.sets)} reliability plots")
+    if model_card:
+        from perspective_local.models.model_card import render_model_card
+
+        command = "perspective-local " + " ".join(sys.argv[1:])
+        model_card.parent.mkdir(parents=True, exist_ok=True)
+        model_card.write_text(
+            render_model_card(manifest, result, command=command), encoding="utf-8"
+        )
+        typer.echo(f"wrote {model_card}")
+
+
+@contextmanager
+def _stage_bars() -> Iterator[Callable[[str, int, int], None]]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err
+    ) as bars:
+        tasks: dict[str, Any] = {}
+
+        def advance(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bars.add_task(stage, total=total)
+            bars.update(tasks[stage], completed=done)
+
+        yield advance
+
+
+def _print_evaluation(result: Any) -> None:
+    from rich.table import Table
+
+    table = Table("set", "attribute", "n", "pos", "AUC", "Spearman", "MAE", "ECE")
+    for name, report in result.sets.items():
+        for attribute, m in report.items():
+            table.add_row(
+                name,
+                attribute.removesuffix("_EXPERIMENTAL"),
+                str(m["n"]),
+                str(m["n_positive"]),
+                *(_cell(m[k]) for k in ("roc_auc", "spearman", "mae", "ece")),
+            )
+    for attribute, report in result.identity_bias.items():
+        s = report["summary"]
+        table.add_row(
+            "identity bias",
+            attribute,
+            "",
+            "",
+            _cell(s["overall_auc"]),
+            f"BPSN {_cell(s['bpsn_auc_power_mean'])}",
+            f"BNSP {_cell(s['bnsp_auc_power_mean'])}",
+            "",
+        )
+    for attribute, report in result.hatecheck.items():
+        table.add_row(
+            "HateCheck",
+            attribute,
+            "",
+            "",
+            f"acc {_cell(report['summary']['accuracy'])}",
+            "",
+            "",
+            "",
+        )
+    Console(width=140).print(table)
+
+
+def _cell(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"

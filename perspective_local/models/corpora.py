@@ -22,6 +22,7 @@ import html
 import json
 import math
 import re
+import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ from typing import Literal
 
 from perspective_local.models.attributes import ATTRIBUTE_NAMES, get_attribute
 
-__all__ = ["CORPORA", "Corpus", "LabelledText", "load_corpus"]
+__all__ = ["CORPORA", "Corpus", "LabelledText", "load_corpus", "split_of"]
 
 
 def _attr(name: str) -> str:
@@ -92,6 +93,28 @@ class Corpus:
     description: str
     #: Takes the data root (the folder holding ``c3/``, ``davidson/``, ...).
     load: Callable[[Path], Iterator[LabelledText]]
+    #: Share of groups kept for testing only (see ``split_of``); 1.0 = an evaluation-only set.
+    test_share: float = 0.15
+
+
+Split = Literal["train", "validation", "test"]
+#: Share of groups (after the test share) used to choose and calibrate the heads.
+VALIDATION_SHARE = 0.15
+
+
+def split_of(group: str, test_share: float = 0.15) -> Split:
+    """Deterministic split by group: the same group always lands on the same side.
+
+    A group (article, thread, topic, seed-set item) hashes to a point in [0, 1): below
+    ``test_share`` it is test (never trained on, read only by ``evaluate``), the next
+    ``VALIDATION_SHARE`` is validation (choosing regularisation, calibrating), the rest train.
+    """
+    point = zlib.crc32(group.encode("utf-8")) % 1000 / 1000
+    if point < test_share:
+        return "test"
+    if point < test_share + VALIDATION_SHARE:
+        return "validation"
+    return "train"
 
 
 # --------------------------------------------------------------------------- shared helpers
@@ -659,6 +682,36 @@ def _jigsaw_ibm(data_dir: Path) -> Iterator[LabelledText]:
         yield _example(row["comment_text"], labels, "jigsaw_ibm", _row_group("jigsaw_ibm", index))
 
 
+# --------------------------------------------------------------------------- hand-written seed sets
+
+#: Seed sets written for this project (``seed_data/README.md``); shipped inside the package.
+SEED_DATA_DIR = Path(__file__).parent / "seed_data"
+#: Share of each hand-written training set kept for testing only.
+SEED_TEST_SHARE = 0.3
+
+
+def _seed_set(file: str, source: str) -> Callable[[Path], Iterator[LabelledText]]:
+    """A loader for one hand-written JSONL file: ``{"id", "text", "labels", "register"}``.
+
+    Labels are the writer's estimate of the share of raters who would perceive the attribute.
+    Each item is its own group. The data root is ignored: the files ship with the package.
+    """
+
+    def raw(data_dir: Path) -> Iterator[LabelledText]:
+        path = _require(SEED_DATA_DIR / file)
+        for number, line in enumerate(_lines(path), 1):
+            try:
+                record = json.loads(line)
+                text, labels, item = record["text"], record["labels"], record["id"]
+            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                raise ValueError(f"{path}:{number}: not a seed-set record ({exc})") from None
+            yield _example(text, labels, source, f"{source}:{item}")
+
+    raw.__name__ = f"_{source}"
+    raw.__doc__ = _seed_set.__doc__
+    return raw
+
+
 # --------------------------------------------------------------------------- registry
 
 
@@ -669,10 +722,11 @@ def _corpus(
     attributes: Iterable[str],
     description: str,
     raw: Callable[[Path], Iterable[LabelledText]],
+    test_share: float = 0.15,
 ) -> Corpus:
     wanted = set(attributes)
     ordered = tuple(a for a in ATTRIBUTE_NAMES if a in wanted)
-    return Corpus(name, licence, flags, ordered, description, _finalised(raw))
+    return Corpus(name, licence, flags, ordered, description, _finalised(raw), test_share)
 
 
 _ALL: tuple[Corpus, ...] = (
@@ -773,6 +827,34 @@ _ALL: tuple[Corpus, ...] = (
         _PRODUCTION,
         "101 Wikipedia talk comments from the Jigsaw 2018 test set; six binary labels (fixture).",
         _jigsaw_ibm,
+    ),
+    *(
+        _corpus(
+            f"seed_{name}",
+            "written for perspective-local (Apache-2.0)",
+            (),
+            (attribute,),
+            f"Hand-written for this project: {name.replace('_', ' ')} positives, hard negatives "
+            "and borderline texts in chat, forum, social, email, review and debate registers.",
+            _seed_set(f"{name}.jsonl", f"seed_{name}"),
+            test_share=SEED_TEST_SHARE,
+        )
+        for name, attribute in (
+            ("affinity", AFFINITY),
+            ("curiosity", CURIOSITY),
+            ("nuance", NUANCE),
+            ("personal_story", PERSONAL_STORY),
+        )
+    ),
+    _corpus(
+        "chat_domain",
+        "written for perspective-local (Apache-2.0)",
+        (),
+        (AFFINITY, COMPASSION, CURIOSITY, NUANCE, PERSONAL_STORY, REASONING, RESPECT, TOXICITY),
+        "Hand-written user prompts and assistant replies in the style of PRISM conversations, "
+        "labelled for every bridging attribute and TOXICITY; evaluation only.",
+        _seed_set("chat_domain.jsonl", "chat_domain"),
+        test_share=1.0,
     ),
 )
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import platform
-import zlib
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -28,9 +27,17 @@ import numpy as np
 
 from perspective_local import __version__
 from perspective_local.models.attributes import HEADS_ATTRIBUTES
-from perspective_local.models.corpora import CORPORA, LabelledText, load_corpus
+from perspective_local.models.corpora import (
+    CORPORA,
+    VALIDATION_SHARE,
+    LabelledText,
+    Split,
+    load_corpus,
+    split_of,
+)
 from perspective_local.models.encoder import DEFAULT_ENCODER_ID, Encoder
 from perspective_local.models.io import EncoderSpec, Manifest, save_artifact
+from perspective_local.models.metrics import attribute_metrics, log_loss
 
 #: Corpora the default model trains on. ETHOS (GPL) and the diagnostic sets (HateCheck,
 #: the Jigsaw IBM sample) are left out; evaluation uses the diagnostic ones.
@@ -50,8 +57,16 @@ DEFAULT_IGNORED_LABELS: dict[str, frozenset[str]] = {
 #: Inverse regularisation strengths tried per attribute.
 C_GRID: tuple[float, ...] = (0.3, 1.0, 3.0, 10.0, 30.0)
 SourceWeighting = Literal["none", "sqrt", "equal"]
-#: Share of groups held out for validation.
-VALIDATION_SHARE = 0.2
+
+
+@dataclass(frozen=True)
+class Example:
+    """One (text, attribute) training pair: the text's embedding and its soft target."""
+
+    vector: np.ndarray
+    target: float
+    source: str
+    split: Split
 
 
 @dataclass(frozen=True)
@@ -126,11 +141,6 @@ class EmbeddingCache:
         tmp.replace(self.path)
 
 
-def is_validation_group(group: str) -> bool:
-    """Deterministic group-level split: the same group always lands on the same side."""
-    return zlib.crc32(group.encode("utf-8")) % 1000 < VALIDATION_SHARE * 1000
-
-
 def sample_corpus(texts: list[LabelledText], limit: int | None, seed: int) -> list[LabelledText]:
     if limit is None or len(texts) <= limit:
         return texts
@@ -192,61 +202,78 @@ def predict(x: np.ndarray, weight: np.ndarray, bias: float) -> np.ndarray:
 def held_out_metrics(
     target: np.ndarray, predicted: np.ndarray, weights: np.ndarray | None = None
 ) -> dict[str, float | int | None]:
-    """ROC-AUC with labels binarised at 0.5, Spearman against the soft labels, and the
-    (weighted) log-loss."""
-    from scipy.stats import spearmanr
-    from sklearn.metrics import roc_auc_score
+    """ROC-AUC (labels binarised at 0.5), Spearman, mean absolute and calibration error against
+    the soft labels, and the (weighted) log-loss."""
+    report = attribute_metrics(target, predicted)
+    report.pop("reliability")
+    report["log_loss"] = log_loss(target, predicted, weights)
+    return report  # type: ignore[return-value]
 
-    positives = target >= 0.5
-    auc = float(roc_auc_score(positives, predicted)) if 0 < positives.sum() < len(target) else None
-    rho = float(spearmanr(target, predicted).statistic) if np.ptp(target) > 0 else None
-    clipped = np.clip(predicted, 1e-7, 1 - 1e-7)
-    losses = -(target * np.log(clipped) + (1 - target) * np.log(1 - clipped))
-    log_loss = float(np.average(losses, weights=weights))
-    return {
-        "roc_auc": auc,
-        "spearman": rho,
-        "log_loss": log_loss,
-        "n": len(target),
-        "n_positive": int(positives.sum()),
-    }
+
+def fit_platt(logits: np.ndarray, target: np.ndarray) -> tuple[float, float]:
+    """Platt scaling on held-out logits: ``p = sigmoid(slope * logit + intercept)``.
+
+    Fitted on soft labels with almost no regularisation; since the heads are logistic, the
+    result folds into their weights, so a calibrated artifact has the same shape.
+    """
+    weight, bias = fit_logistic(logits.reshape(-1, 1), target, c=1e4, seed=0)
+    return float(weight[0]), bias
 
 
 def train_attribute(
     attribute: str,
-    examples: list[tuple[np.ndarray, float, str, str]],
+    examples: list[Example],
     seed: int,
     weighting: SourceWeighting = "none",
 ) -> tuple[np.ndarray, float, dict[str, Any]]:
-    """Choose C on the group split, report held-out metrics, refit on everything."""
-    x = np.stack([e[0] for e in examples])
-    y = np.array([e[1] for e in examples], dtype=np.float64)
-    sources = np.array([e[3] for e in examples])
+    """Fit on the train split, choose C and calibrate on validation, report on test.
+
+    The test split (``corpora.split_of``) is never fitted on, so ``perspective-local evaluate``
+    can measure the artifact on it honestly.
+    """
+    x = np.stack([e.vector for e in examples])
+    y = np.array([e.target for e in examples], dtype=np.float64)
+    sources = np.array([e.source for e in examples])
+    split = np.array([e.split for e in examples])
     weights = source_weights(sources, weighting)
-    val = np.array([is_validation_group(e[2]) for e in examples])
-    if val.all() or not val.any():
-        raise ValueError(f"{attribute}: the group split left one side empty; need more groups.")
-    best: tuple[float, float, dict[str, Any], np.ndarray] | None = None
+    fit, val, test = split == "train", split == "validation", split == "test"
+    if not fit.any() or not val.any():
+        raise ValueError(
+            f"{attribute}: the group split left the train or validation side empty; "
+            "need more groups."
+        )
+    best: tuple[float, float, np.ndarray, float] | None = None
     for c in C_GRID:
-        w, b = fit_logistic(x[~val], y[~val], c, seed, weights[~val])
-        predicted = predict(x[val], w, b)
-        metrics = held_out_metrics(y[val], predicted, weights[val])
-        loss = float(metrics["log_loss"] or 0.0)
+        w, b = fit_logistic(x[fit], y[fit], c, seed, weights[fit])
+        loss = log_loss(y[val], predict(x[val], w, b), weights[val])
         if best is None or loss < best[1]:
-            best = (c, loss, metrics, predicted)
+            best = (c, loss, w, b)
     assert best is not None
-    c, _, metrics, predicted = best
-    by_source = {
-        source: held_out_metrics(y[val][sources[val] == source], predicted[sources[val] == source])
-        for source in sorted(set(sources[val]))
-    }
-    weight, bias = fit_logistic(x, y, c, seed, weights)
-    report = {
-        **metrics, "C": c, "source_weighting": weighting,
-        "n_train": int((~val).sum()), "n_total": len(y),
-        "sources": sorted(set(sources.tolist())), "by_source": by_source,
+    c, _, weight, bias = best
+    uncalibrated = held_out_metrics(y[val], predict(x[val], weight, bias), weights[val])
+    slope, intercept = fit_platt(x[val] @ weight + bias, y[val])
+    weight, bias = weight * slope, bias * slope + intercept
+    calibrated = held_out_metrics(y[val], predict(x[val], weight, bias), weights[val])
+    report: dict[str, Any] = {
+        "C": c, "source_weighting": weighting,
+        "n_train": int(fit.sum()), "n_validation": int(val.sum()), "n_test": int(test.sum()),
+        "sources": sorted(set(sources.tolist())),
+        "calibration": {
+            "method": "platt", "slope": slope, "intercept": intercept,
+            "validation_ece_before": uncalibrated["ece"],
+            "validation_ece_after": calibrated["ece"],
+        },
+        "validation": calibrated,
     }  # fmt: skip
-    return weight, bias, report
+    if test.any():
+        predicted = predict(x[test], weight, bias)
+        report["test"] = held_out_metrics(y[test], predicted)
+        report["test_by_source"] = {
+            source: held_out_metrics(y[test][sources[test] == source],
+                                     predicted[sources[test] == source])
+            for source in sorted(set(sources[test]))
+        }  # fmt: skip
+    return weight.astype(np.float32), bias, report
 
 
 def train(config: TrainConfig, *, progress: Callable[[str], None] = print) -> Manifest:
@@ -274,12 +301,14 @@ def train(config: TrainConfig, *, progress: Callable[[str], None] = print) -> Ma
     )
     row_of = {text: i for i, text in enumerate(texts)}
 
-    by_attribute: dict[str, list[tuple[np.ndarray, float, str, str]]] = defaultdict(list)
+    by_attribute: dict[str, list[Example]] = defaultdict(list)
     for source, rows in corpora.items():
+        test_share = CORPORA[source].test_share
         for item in rows:
+            split = split_of(item.group, test_share)
             for attribute, value in item.labels.items():
                 by_attribute[attribute].append(
-                    (vectors[row_of[item.text]], float(value), item.group, source)
+                    Example(vectors[row_of[item.text]], float(value), source, split)
                 )
     weights, biases, metrics = [], [], {}
     for attribute in HEADS_ATTRIBUTES:
@@ -290,8 +319,9 @@ def train(config: TrainConfig, *, progress: Callable[[str], None] = print) -> Ma
         biases.append(b)
         metrics[attribute] = report
         progress(
-            f"{attribute}: n={report['n_total']} C={report['C']} "
-            f"held-out AUC={_fmt(report['roc_auc'])} Spearman={_fmt(report['spearman'])}"
+            f"{attribute}: n={report['n_train']}+{report['n_validation']}+{report['n_test']} "
+            f"C={report['C']} test AUC={_fmt(report.get('test', {}).get('roc_auc'))} "
+            f"Spearman={_fmt(report.get('test', {}).get('spearman'))}"
         )
     manifest = Manifest(
         name=config.name,
@@ -342,8 +372,11 @@ def _provenance(config: TrainConfig) -> dict[str, Any]:
         "max_texts_per_corpus": config.max_texts_per_corpus,
         "source_weighting": config.source_weighting,
         "ignored_labels": {k: sorted(v) for k, v in config.ignored_labels.items()},
-        "split": f"crc32(group) -> {VALIDATION_SHARE:.0%} of groups held out for validation",
-        "objective": "logistic regression on soft labels, C chosen by held-out log-loss",
+        "split": "crc32(group): test (corpus test_share, 15% unless stated; never fitted), "
+        f"validation {VALIDATION_SHARE:.0%} (C and calibration), train the rest",
+        "test_shares": {name: CORPORA[name].test_share for name in config.corpora},
+        "objective": "logistic regression on soft labels, C chosen by validation log-loss, "
+        "then Platt scaling on validation",
         "versions": {
             "perspective_local": __version__,
             "python": platform.python_version(),

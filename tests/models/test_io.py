@@ -66,5 +66,5 @@ def test_shipped_model_covers_every_attribute_with_metrics() -> None:
     assert manifest.attributes == HEADS_ATTRIBUTES
     assert weight.shape == (13, 384)
     for name in HEADS_ATTRIBUTES:
-        assert manifest.metrics[name]["n"] > 0
+        assert manifest.metrics[name]["n_train"] > 0 and "validation" in manifest.metrics[name]
     assert manifest.training_data and all("licence" in v for v in manifest.training_data.values())

@@ -5,13 +5,14 @@ import numpy as np
 import pytest
 
 from perspective_local.models.attributes import HEADS_ATTRIBUTES
+from perspective_local.models.corpora import split_of
 from perspective_local.models.io import MANIFEST_FILE, load_artifact
 from perspective_local.models.train import (
     EmbeddingCache,
     TrainConfig,
     fit_logistic,
+    fit_platt,
     held_out_metrics,
-    is_validation_group,
     source_weights,
     train,
 )
@@ -26,9 +27,12 @@ def test_training_writes_a_complete_artifact(tiny_model_dir: Path) -> None:
     assert manifest.training_data["c3"]["licence"]
     toxicity = manifest.metrics["TOXICITY"]
     # The tiny corpora are cleanly separable: held-out ranking must be near perfect.
-    assert toxicity["roc_auc"] > 0.9
-    assert toxicity["n_train"] + toxicity["n"] == toxicity["n_total"]
-    assert "by_source" in toxicity
+    assert toxicity["test"]["roc_auc"] > 0.9 and toxicity["validation"]["roc_auc"] > 0.9
+    assert toxicity["test"]["n"] == toxicity["n_test"] > 0
+    assert min(toxicity["n_train"], toxicity["n_validation"]) > 0
+    assert set(toxicity["test_by_source"]) <= set(toxicity["sources"])
+    calibration = toxicity["calibration"]
+    assert calibration["method"] == "platt" and calibration["slope"] > 0
     stored = json.loads((tiny_model_dir / MANIFEST_FILE).read_text())
     assert stored["provenance"]["split"].startswith("crc32(group)")
 
@@ -52,17 +56,32 @@ def test_source_weights_balance_corpora_by_the_chosen_power() -> None:
         assert weights[:90].sum() / weights[90:].sum() == pytest.approx(ratio)
 
 
-def test_group_split_is_deterministic_and_near_the_share() -> None:
+def test_group_split_is_deterministic_and_near_the_shares() -> None:
     groups = [f"c3:article:{i}" for i in range(5000)]
-    held = [is_validation_group(g) for g in groups]
-    assert held == [is_validation_group(g) for g in groups]
-    assert 0.17 < sum(held) / len(held) < 0.23
+    splits = [split_of(g) for g in groups]
+    assert splits == [split_of(g) for g in groups]
+    for side, share in (("test", 0.15), ("validation", 0.15), ("train", 0.70)):
+        assert abs(splits.count(side) / len(splits) - share) < 0.03
+    assert all(split_of(g, test_share=1.0) == "test" for g in groups[:100])
+    # A larger test share only moves groups from validation/train into test, never out.
+    assert all(
+        split_of(g, 0.3) == "test" for g, s in zip(groups, splits, strict=True) if s == "test"
+    )
+
+
+def test_platt_scaling_recovers_a_known_miscalibration() -> None:
+    rng = np.random.default_rng(1)
+    logits = rng.normal(scale=2.0, size=20_000)
+    target = 1 / (1 + np.exp(-(0.5 * logits + 0.7)))
+    slope, intercept = fit_platt(logits, target)
+    assert slope == pytest.approx(0.5, abs=0.02) and intercept == pytest.approx(0.7, abs=0.02)
 
 
 def test_metrics_binarise_at_one_half() -> None:
     metrics = held_out_metrics(np.array([0.0, 0.2, 0.6, 1.0]), np.array([0.1, 0.3, 0.7, 0.9]))
     assert metrics["roc_auc"] == 1.0 and metrics["spearman"] == pytest.approx(1.0)
     assert metrics["n_positive"] == 2
+    assert metrics["mae"] == pytest.approx(0.1) and metrics["ece"] == pytest.approx(0.1)
     single_class = held_out_metrics(np.array([0.1, 0.2]), np.array([0.3, 0.4]))
     assert single_class["roc_auc"] is None
 
