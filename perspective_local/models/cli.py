@@ -221,6 +221,7 @@ def evaluate(
     From each corpus the model was trained on, only its test split is used (never fitted
     on); every other corpus is used whole.
     """
+    import os
     import sys
 
     from perspective_local.models.evaluation import (
@@ -284,9 +285,9 @@ def evaluate(
 
         command = "perspective-local " + " ".join(sys.argv[1:])
         model_card.parent.mkdir(parents=True, exist_ok=True)
-        model_card.write_text(
-            render_model_card(manifest, result, command=command), encoding="utf-8"
-        )
+        plots = os.path.relpath(out / "reliability", model_card.parent)
+        card = render_model_card(manifest, result, command=command, plots=plots)
+        model_card.write_text(card, encoding="utf-8")
         typer.echo(f"wrote {model_card}")
 
 

@@ -20,6 +20,7 @@ from perspective_local.models.attributes import ATTRIBUTE_NAMES, ATTRIBUTES
 
 MANIFEST_FILE = "manifest.json"
 HEADS_FILE = "heads.safetensors"
+ADAPTERS_FILE = "adapters.safetensors"
 #: The artifact that ships inside the package and serves by default.
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default"
 
@@ -36,6 +37,9 @@ class EncoderSpec:
     max_length: int
     window_overlap: int
     dimension: int
+    #: LoRA adapters trained on top of the encoder (``lora.py``): ``{"method": "lora",
+    #: "rank", "alpha", "file", "sha256"}``; ``None`` for the plain pretrained encoder.
+    adapters: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -92,9 +96,18 @@ def check_attributes(attributes: tuple[str, ...]) -> None:
 
 
 def save_artifact(
-    directory: Path, manifest: Manifest, weight: np.ndarray, bias: np.ndarray
+    directory: Path,
+    manifest: Manifest,
+    weight: np.ndarray,
+    bias: np.ndarray,
+    *,
+    adapters: dict[str, Any] | None = None,
 ) -> Manifest:
-    """Write heads and manifest to ``directory``; returns the manifest with the heads hash."""
+    """Write heads (and any encoder adapters) and the manifest to ``directory``.
+
+    ``adapters``: ``{"tensors": {name: tensor}, "rank": r, "alpha": a}`` from fine-tuning.
+    Returns the manifest with the files' hashes filled in.
+    """
     from safetensors.numpy import save_file
 
     check_attributes(manifest.attributes)
@@ -106,10 +119,41 @@ def save_artifact(
         str(heads_path),
         metadata={"attributes": ",".join(manifest.attributes)},
     )  # fmt: skip
-    digest = hashlib.sha256(heads_path.read_bytes()).hexdigest()
-    manifest = Manifest(**{**manifest.__dict__, "heads_sha256": digest})
+    encoder = manifest.encoder
+    stale = directory / ADAPTERS_FILE
+    if adapters is not None:
+        tensors = {k: np.ascontiguousarray(v.numpy()) for k, v in adapters["tensors"].items()}
+        save_file(tensors, str(stale))
+        spec = {"method": "lora", "rank": adapters["rank"], "alpha": adapters["alpha"],
+                "file": ADAPTERS_FILE, "sha256": _sha256(stale)}  # fmt: skip
+        encoder = EncoderSpec(**{**asdict(encoder), "adapters": spec})
+    elif stale.exists():
+        stale.unlink()  # an old run's adapters must not attach to new heads
+    digest = _sha256(heads_path)
+    manifest = Manifest(**{**manifest.__dict__, "encoder": encoder, "heads_sha256": digest})
     (directory / MANIFEST_FILE).write_text(manifest.to_json(), encoding="utf-8")
     return manifest
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def load_adapters(directory: Path, manifest: Manifest) -> dict[str, Any] | None:
+    """The artifact's encoder adapters as torch tensors (``None`` when it has none), checked
+    against the hash in the manifest."""
+    spec = manifest.encoder.adapters
+    if not spec:
+        return None
+    from safetensors.torch import load_file
+
+    path = Path(directory) / str(spec.get("file", ADAPTERS_FILE))
+    if not path.is_file():
+        raise ArtifactError(f"Model directory {directory} has no {path.name}.")
+    if spec.get("sha256") and _sha256(path) != spec["sha256"]:
+        raise ArtifactError(f"{path} does not match its manifest: the file was changed or damaged.")
+    tensors: dict[str, Any] = load_file(str(path))
+    return tensors
 
 
 def load_manifest(directory: Path) -> Manifest:

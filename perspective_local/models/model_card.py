@@ -56,7 +56,10 @@ def target_results(evaluation: Evaluation) -> list[tuple[Target, float | None]]:
     return out
 
 
-def render_model_card(manifest: Manifest, evaluation: Evaluation, *, command: str) -> str:
+def render_model_card(
+    manifest: Manifest, evaluation: Evaluation, *, command: str, plots: str = "reliability"
+) -> str:
+    """The card's Markdown; ``plots`` is where the reliability plots lie, as the card links it."""
     lines = [
         f"# Model card: {manifest.model_version}",
         "",
@@ -66,7 +69,7 @@ def render_model_card(manifest: Manifest, evaluation: Evaluation, *, command: st
         *_overview(manifest),
         *_training_data(manifest),
         *_targets(evaluation),
-        *_sets(evaluation),
+        *_sets(evaluation, plots),
         *_identity_bias(evaluation),
         *_hatecheck(evaluation),
         *_training_details(manifest),
@@ -184,13 +187,12 @@ def _targets(evaluation: Evaluation) -> list[str]:
     ]
 
 
-def _sets(evaluation: Evaluation) -> list[str]:
+def _sets(evaluation: Evaluation, plots: str) -> list[str]:
     lines = [
         "## Every evaluation set",
         "",
         "ROC-AUC binarises labels at 0.5; Spearman, MAE (mean absolute error) and ECE "
-        "(expected calibration error, 10 bins) use the soft labels. Reliability plots: "
-        "`reliability/<set>.png` beside the evaluation's `metrics.json`.",
+        "(expected calibration error, 10 bins) use the soft labels.",
         "",
     ]
     for name, report in evaluation.sets.items():
@@ -198,6 +200,7 @@ def _sets(evaluation: Evaluation) -> list[str]:
         lines += [f"### `{name}`", ""]
         if info.get("description"):
             lines += [f"{info['description']} ({info.get('texts')} texts)", ""]
+        lines += [f"Reliability plot: [{plots}/{name}.png]({plots}/{name}.png)", ""]
         rows = [(_short(a), *(m.get(c) for c in _COLUMNS)) for a, m in report.items()]
         lines += _table(("attribute", *_COLUMNS), rows)
     return lines

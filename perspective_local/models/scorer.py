@@ -20,7 +20,8 @@ from perspective_local.models.attributes import resolve_attributes
 from perspective_local.models.backend import Scores, as_text_list
 from perspective_local.models.encoder import Encoder
 from perspective_local.models.heads import LinearHeads
-from perspective_local.models.io import DEFAULT_MODEL_DIR, Manifest, load_artifact
+from perspective_local.models.io import DEFAULT_MODEL_DIR, Manifest, load_adapters, load_artifact
+from perspective_local.models.lora import apply_adapter_tensors
 from perspective_local.models.windows import Windows
 
 
@@ -45,13 +46,19 @@ class Scorer:
         encoder_path: Path | None = None,
     ) -> Scorer:  # fmt: skip
         """Load the artifact in ``model_dir`` (default: the packaged model) onto ``device``."""
-        manifest, weight, bias = load_artifact(Path(model_dir or DEFAULT_MODEL_DIR))
+        directory = Path(model_dir or DEFAULT_MODEL_DIR)
+        manifest, weight, bias = load_artifact(directory)
         encoder = Encoder(
             encoder_path,
             device=device,
             max_length=manifest.encoder.max_length,
             window_overlap=manifest.encoder.window_overlap,
         )
+        adapters = load_adapters(directory, manifest)
+        if adapters is not None:
+            # Folded into the weights once: scoring then costs what the plain encoder costs.
+            alpha = float(manifest.encoder.adapters["alpha"])  # type: ignore[index]
+            apply_adapter_tensors(encoder.model, adapters, alpha=alpha)
         return cls(encoder, LinearHeads(manifest.attributes, weight, bias), manifest)
 
     @classmethod
