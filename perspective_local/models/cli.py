@@ -254,7 +254,8 @@ def evaluate(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     if suite:
-        sets.update(suite_sets(settings.data_dir, manifest.training_data))
+        ignored = manifest.provenance.get("ignored_labels", {})
+        sets.update(suite_sets(settings.data_dir, manifest.training_data, ignored))
     try:
         backend = load_scorer(settings)
     except (ValueError, FileNotFoundError) as exc:

@@ -841,9 +841,13 @@ _ALL: tuple[Corpus, ...] = (
         )
         for name, attribute in (
             ("affinity", AFFINITY),
+            ("compassion", COMPASSION),
             ("curiosity", CURIOSITY),
             ("nuance", NUANCE),
             ("personal_story", PERSONAL_STORY),
+            ("reasoning", REASONING),
+            ("respect", RESPECT),
+            ("threat", THREAT),
         )
     ),
     _corpus(

@@ -116,19 +116,28 @@ def _record_fields(record: Any, where: str) -> tuple[str, dict[str, float]]:
     return record["text"], clean
 
 
-def suite_sets(data_dir: Path, trained_on: Iterable[str]) -> dict[str, list[LabelledText]]:
+def suite_sets(
+    data_dir: Path,
+    trained_on: Iterable[str],
+    ignored_labels: Mapping[str, Iterable[str]] | None = None,
+) -> dict[str, list[LabelledText]]:
     """The built-in evaluation sets: test splits of trained-on corpora, other corpora whole.
 
-    Corpora whose files are missing under ``data_dir`` are skipped (the seed sets and the chat
-    domain set ship with the package, so they are always there).
+    ``ignored_labels`` (corpus -> attributes, from the model's training provenance) are labels
+    the model was deliberately not taught, because they measure something else; they are
+    left out here too. Corpora whose files are missing under ``data_dir`` are skipped (the
+    seed sets and the chat domain set ship with the package, so they are always there).
     """
     trained = set(trained_on)
+    ignored = {name: set(labels) for name, labels in (ignored_labels or {}).items()}
     sets: dict[str, list[LabelledText]] = {}
     for name in SUITE_CORPORA:
         try:
             texts = load_corpus(name, data_dir)
         except FileNotFoundError:
             continue
+        if ignored.get(name):
+            texts = _without(texts, ignored[name])
         if name in trained:
             share = CORPORA[name].test_share
             texts = [t for t in texts if split_of(t.group, share) == "test"]
@@ -149,6 +158,15 @@ def suite_sets(data_dir: Path, trained_on: Iterable[str]) -> dict[str, list[Labe
         for t in texts
     ]
     return {name: texts for name, texts in sets.items() if texts}
+
+
+def _without(texts: list[LabelledText], labels: set[str]) -> list[LabelledText]:
+    kept = []
+    for text in texts:
+        remaining = {k: v for k, v in text.labels.items() if k not in labels}
+        if remaining:
+            kept.append(LabelledText(text.text, remaining, text.source, text.group))
+    return kept
 
 
 def _jigsaw_wikipedia(path: Path) -> list[LabelledText]:

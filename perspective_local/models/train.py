@@ -46,7 +46,8 @@ from perspective_local.models.metrics import attribute_metrics, log_loss
 DEFAULT_CORPORA: tuple[str, ...] = (
     "c3", "decodingtrust", "ucc", "epitome", "davidson", "olid",
     "stanford_politeness", "ukpconvarg1", "ukpconvarg2",
-    "seed_affinity", "seed_curiosity", "seed_nuance", "seed_personal_story",
+    "seed_affinity", "seed_compassion", "seed_curiosity", "seed_nuance",
+    "seed_personal_story", "seed_reasoning", "seed_respect", "seed_threat",
 )  # fmt: skip
 #: Labels of the default corpora that the default model does not learn from, with why:
 #: they measure the *absence* of a problem, which is not the attribute.
