@@ -277,6 +277,14 @@ def train(
     finetune_max_length: Annotated[
         int, typer.Option(help="Tokens per text while fine-tuning.", rich_help_panel="Fine-tuning")
     ] = 128,
+    finetune_refit: Annotated[
+        str,
+        typer.Option(
+            help="Refit the heads on every train-split text (all) or only on the "
+            "fine-tuning sample (sample, faster).",
+            rich_help_panel="Fine-tuning",
+        ),
+    ] = "all",
     lora_rank: Annotated[
         int, typer.Option(help="Rank of the LoRA adapters.", rich_help_panel="Fine-tuning")
     ] = 8,
@@ -300,6 +308,8 @@ def train(
     names = tuple(c.strip() for c in corpora.split(",")) if corpora else DEFAULT_CORPORA
     if source_weighting not in ("none", "sqrt", "equal"):
         raise fail(f"--source-weighting must be none, sqrt or equal, not {source_weighting!r}")
+    if finetune_refit not in ("all", "sample"):
+        raise fail(f"--finetune-refit must be all or sample, not {finetune_refit!r}")
     unknown = [n for n in names if n not in CORPORA]
     if unknown:
         raise fail(f"Unknown corpora {', '.join(unknown)}; known: {', '.join(CORPORA)}.")
@@ -314,9 +324,12 @@ def train(
         device=settings.device,
         batch_size=settings.batch_size or TrainConfig.batch_size,
         command="perspective-local " + " ".join(sys.argv[1:]),
+        # The name is stamped on every score: a fine-tuned encoder must not pass for the plain one.
+        name="minilm-l6-lora" if finetune else TrainConfig.name,
         finetune=FinetuneConfig(
             rank=lora_rank, epochs=finetune_epochs, max_length=finetune_max_length,
             max_texts=finetune_texts, seed=seed,
+            refit=finetune_refit,  # type: ignore[arg-type]
         ) if finetune else None,
     )  # fmt: skip
     try:

@@ -33,7 +33,7 @@ from typing import Literal
 
 from perspective_local.models.attributes import ATTRIBUTE_NAMES, get_attribute
 
-__all__ = ["CORPORA", "Corpus", "LabelledText", "load_corpus", "split_of"]
+__all__ = ["CORPORA", "Corpus", "LabelledText", "drop_labels", "load_corpus", "split_of"]
 
 
 def _attr(name: str) -> str:
@@ -864,6 +864,18 @@ _ALL: tuple[Corpus, ...] = (
 
 #: Every corpus loader by name. Read-only.
 CORPORA: Mapping[str, Corpus] = MappingProxyType({corpus.name: corpus for corpus in _ALL})
+
+
+def drop_labels(texts: list[LabelledText], ignored: frozenset[str]) -> list[LabelledText]:
+    """The texts without the ``ignored`` labels; texts left with no label are dropped."""
+    if not ignored:
+        return texts
+    kept = []
+    for text in texts:
+        labels = {k: v for k, v in text.labels.items() if k not in ignored}
+        if labels:
+            kept.append(LabelledText(text.text, labels, text.source, text.group))
+    return kept
 
 
 def load_corpus(name: str, data_dir: Path) -> list[LabelledText]:

@@ -27,7 +27,13 @@ import numpy as np
 
 from perspective_local.models.attributes import ATTRIBUTE_NAMES, get_attribute
 from perspective_local.models.backend import Backend
-from perspective_local.models.corpora import CORPORA, LabelledText, load_corpus, split_of
+from perspective_local.models.corpora import (
+    CORPORA,
+    LabelledText,
+    drop_labels,
+    load_corpus,
+    split_of,
+)
 from perspective_local.models.metrics import attribute_metrics, roc_auc
 
 #: Corpora in the built-in suite: every training and diagnostic corpus, and the chat domain set.
@@ -137,7 +143,7 @@ def suite_sets(
         except FileNotFoundError:
             continue
         if ignored.get(name):
-            texts = _without(texts, ignored[name])
+            texts = drop_labels(texts, frozenset(ignored[name]))
         if name in trained:
             share = CORPORA[name].test_share
             texts = [t for t in texts if split_of(t.group, share) == "test"]
@@ -158,15 +164,6 @@ def suite_sets(
         for t in texts
     ]
     return {name: texts for name, texts in sets.items() if texts}
-
-
-def _without(texts: list[LabelledText], labels: set[str]) -> list[LabelledText]:
-    kept = []
-    for text in texts:
-        remaining = {k: v for k, v in text.labels.items() if k not in labels}
-        if remaining:
-            kept.append(LabelledText(text.text, remaining, text.source, text.group))
-    return kept
 
 
 def _jigsaw_wikipedia(path: Path) -> list[LabelledText]:
@@ -378,30 +375,39 @@ def evaluate(
     if data_dir is None:
         return result
     bias_attributes = [a for a in BIAS_ATTRIBUTES if a in attributes]
-    columns = [attributes.index(a) for a in bias_attributes]
     try:
         templates = load_identity_templates(data_dir, bias_sample)
     except FileNotFoundError:
         templates = []
-    if templates and columns:
-        template_scores = _score_with_progress(
-            backend, [t.text for t in templates], attributes, "identity templates", progress
-        )
-        values = np.stack([template_scores[t.text] for t in templates])
-        for attribute, column in zip(bias_attributes, columns, strict=True):
-            result.identity_bias[attribute] = identity_bias(templates, values[:, column])
+    if templates and bias_attributes:
+        columns = _columns(backend, [t.text for t in templates], attributes, bias_attributes,
+                           "identity templates", progress)  # fmt: skip
+        for attribute, column in columns.items():
+            result.identity_bias[attribute] = identity_bias(templates, column)
     try:
         cases = load_hatecheck(data_dir)
     except FileNotFoundError:
         cases = []
-    if cases and columns:
-        case_scores = _score_with_progress(
-            backend, [c.text for c in cases], attributes, "HateCheck", progress
-        )
-        values = np.stack([case_scores[c.text] for c in cases])
-        for attribute, column in zip(bias_attributes, columns, strict=True):
-            result.hatecheck[attribute] = hatecheck_accuracy(cases, values[:, column])
+    if cases and bias_attributes:
+        columns = _columns(backend, [c.text for c in cases], attributes, bias_attributes,
+                           "HateCheck", progress)  # fmt: skip
+        for attribute, column in columns.items():
+            result.hatecheck[attribute] = hatecheck_accuracy(cases, column)
     return result
+
+
+def _columns(
+    backend: Backend,
+    texts: Sequence[str],
+    attributes: Sequence[str],
+    wanted: Sequence[str],
+    stage: str,
+    progress: Callable[[str, int, int], None],
+) -> dict[str, np.ndarray]:
+    """Scores of ``texts`` (in order, repeats included) for each ``wanted`` attribute."""
+    scores = _score_with_progress(backend, texts, attributes, stage, progress)
+    values = np.stack([scores[text] for text in texts])
+    return {attribute: values[:, list(attributes).index(attribute)] for attribute in wanted}
 
 
 def _score_with_progress(

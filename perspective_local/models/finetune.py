@@ -13,6 +13,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import torch
@@ -40,6 +41,9 @@ class FinetuneConfig:
     #: Training texts drawn from the train split, the same share from every corpus.
     max_texts: int = 8000
     seed: int = 0
+    #: What the heads are refitted on once the encoder has learnt: every train-split text
+    #: ("all"; each must be embedded again) or only the fine-tuning sample ("sample").
+    refit: Literal["all", "sample"] = "all"
 
 
 def pooled_embeddings(

@@ -73,7 +73,7 @@ def render_model_card(
         *_identity_bias(evaluation),
         *_hatecheck(evaluation),
         *_training_details(manifest),
-        *_weaknesses(evaluation),
+        *_weaknesses(manifest, evaluation),
     ]
     return "\n".join(lines).rstrip() + "\n"
 
@@ -99,11 +99,18 @@ def _table(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> list[str]:
 
 def _overview(manifest: Manifest) -> list[str]:
     encoder = manifest.encoder
+    adapters = encoder.adapters
+    tuned = (
+        f"fine-tuned with LoRA adapters (rank {adapters['rank']} on every linear layer, "
+        "folded into the weights at load)"
+        if adapters
+        else "frozen"
+    )
     return [
         "## What it is",
         "",
-        f"- Encoder: `{encoder.id}` (frozen), windows of {encoder.max_length} tokens overlapping "
-        f"by {encoder.window_overlap}; a text scores the maximum over its windows.",
+        f"- Encoder: `{encoder.id}`, {tuned}; windows of {encoder.max_length} tokens "
+        f"overlapping by {encoder.window_overlap}; a text scores the maximum over its windows.",
         f"- Heads: one logistic head per attribute on the {encoder.dimension}-dimensional "
         "sentence embedding, fitted on soft labels (vote shares), Platt-calibrated.",
         f"- Attributes: {', '.join(manifest.attributes)}.",
@@ -135,7 +142,7 @@ def _training_data(manifest: Manifest) -> list[str]:
             )
         )
     lines = ["## Training data", ""]
-    lines += _table(("corpus", "licence", "flags", "texts", "labels"), rows)
+    lines += _table(("corpus", "licence", "flags", "texts (all splits)", "labels"), rows)
     if restricted:
         meaning = {
             "NC": "non-commercial only",
@@ -171,7 +178,7 @@ def _targets(evaluation: Evaluation) -> list[str]:
                 target.metric,
                 f"`{target.on}`",
                 f"≥ {target.value:.2f}",
-                measured,
+                None if measured is None else f"{measured:.4f}",
                 met,
             )
         )
@@ -317,7 +324,15 @@ def _training_details(manifest: Manifest) -> list[str]:
     ]
 
 
-def _weaknesses(evaluation: Evaluation) -> list[str]:
+def _training_of(manifest: Manifest) -> str:
+    finetune = manifest.provenance.get("finetune")
+    if not manifest.encoder.adapters or not finetune:
+        return "frozen"
+    return (f"fine-tuned for {finetune['epochs']} epoch(s) on {finetune['max_texts']:,} texts "
+            f"of at most {finetune['max_length']} tokens")  # fmt: skip
+
+
+def _weaknesses(manifest: Manifest, evaluation: Evaluation) -> list[str]:
     lines = ["## Known weaknesses", ""]
     for target, measured in target_results(evaluation):
         if measured is not None and measured < target.value:
@@ -339,8 +354,9 @@ def _weaknesses(evaluation: Evaluation) -> list[str]:
                 f"toxic text) for: {', '.join(sorted(low))}."
             )
     lines += [
-        "- The encoder is frozen and small (all-MiniLM-L6-v2): it reads topic and tone better "
-        "than who is targeted, so IDENTITY_ATTACK and THREAT trail the other attributes.",
+        f"- The encoder is small (all-MiniLM-L6-v2, {_training_of(manifest)}): it reads topic "
+        "and tone better than who is targeted, so IDENTITY_ATTACK and THREAT trail the other "
+        "attributes.",
         "- Domain shift: most training text is news comments, tweets and debate posts; chat "
         "prompts and LLM replies are represented only by the hand-written seed sets. See "
         "`chat_domain` above.",

@@ -32,6 +32,7 @@ from perspective_local.models.corpora import (
     VALIDATION_SHARE,
     LabelledText,
     Split,
+    drop_labels,
     load_corpus,
     split_of,
 )
@@ -153,18 +154,6 @@ def sample_corpus(texts: list[LabelledText], limit: int | None, seed: int) -> li
     rng = np.random.default_rng(seed)
     keep = np.sort(rng.choice(len(texts), size=limit, replace=False))
     return [texts[i] for i in keep]
-
-
-def drop_labels(texts: list[LabelledText], ignored: frozenset[str]) -> list[LabelledText]:
-    """The texts without the ``ignored`` labels; texts left with no label are dropped."""
-    if not ignored:
-        return texts
-    kept = []
-    for text in texts:
-        labels = {k: v for k, v in text.labels.items() if k not in ignored}
-        if labels:
-            kept.append(LabelledText(text.text, labels, text.source, text.group))
-    return kept
 
 
 def source_weights(sources: np.ndarray, scheme: SourceWeighting) -> np.ndarray:
@@ -325,8 +314,8 @@ def train(config: TrainConfig, *, progress: Callable[[str], None] = print) -> Ma
                     "alpha": config.finetune.alpha}  # fmt: skip
         kept = {id(t) for t in sample}
         refit = {
-            name: [t for t in rows
-                   if id(t) in kept or split_of(t.group, CORPORA[name].test_share) != "train"]
+            name: [t for t in rows if config.finetune.refit == "all" or id(t) in kept
+                   or split_of(t.group, CORPORA[name].test_share) != "train"]
             for name, rows in corpora.items()
         }  # fmt: skip
         encoder_key = f"{DEFAULT_ENCODER_ID}+lora:{_tensors_digest(tensors)}"

@@ -75,7 +75,9 @@ def test_version_names_package_and_model() -> None:
     result = runner.invoke(app, ["version"])
     assert result.exit_code == 0
     assert f"perspective-local {__version__}" in result.output
-    assert "default model minilm-l6-heads@" in result.output
+    from perspective_local.models.io import DEFAULT_MODEL_DIR, load_manifest
+
+    assert f"default model {load_manifest(DEFAULT_MODEL_DIR).model_version}" in result.output
 
 
 def test_train_command_on_tiny_corpora(tiny_corpora: Path, tmp_path: Path) -> None:
