@@ -78,11 +78,12 @@ def finetune_encoder(
     config: FinetuneConfig,
     *,
     progress: Callable[[str], None] = print,
-) -> tuple[dict[str, torch.Tensor], np.ndarray, np.ndarray]:
+) -> dict[str, torch.Tensor]:
     """Train adapters (and heads) on ``texts``; merge the adapters into ``encoder`` in place.
 
     ``targets`` is ``(len(texts), attributes)`` with NaN for unknown labels. Returns the adapter
-    tensors to store, and the trained head weights and biases.
+    tensors to store. The heads trained alongside only shape the encoder: the caller refits
+    its heads on the adapted embeddings.
     """
     from tokenizers import Tokenizer
 
@@ -139,6 +140,4 @@ def finetune_encoder(
     tensors = adapter_tensors(adapters)
     merge_adapters(adapters, model)
     encoder.model = model.to(encoder.dtype)
-    weight = heads.weight.detach().cpu().numpy().astype(np.float32)
-    bias = heads.bias.detach().cpu().numpy().astype(np.float32)
-    return tensors, weight, bias
+    return tensors

@@ -120,15 +120,15 @@ def save_artifact(
         metadata={"attributes": ",".join(manifest.attributes)},
     )  # fmt: skip
     encoder = manifest.encoder
-    stale = directory / ADAPTERS_FILE
+    adapters_path = directory / ADAPTERS_FILE
     if adapters is not None:
         tensors = {k: np.ascontiguousarray(v.numpy()) for k, v in adapters["tensors"].items()}
-        save_file(tensors, str(stale))
+        save_file(tensors, str(adapters_path))
         spec = {"method": "lora", "rank": adapters["rank"], "alpha": adapters["alpha"],
-                "file": ADAPTERS_FILE, "sha256": _sha256(stale)}  # fmt: skip
+                "file": ADAPTERS_FILE, "sha256": _sha256(adapters_path)}  # fmt: skip
         encoder = EncoderSpec(**{**asdict(encoder), "adapters": spec})
-    elif stale.exists():
-        stale.unlink()  # an old run's adapters must not attach to new heads
+    elif adapters_path.exists():
+        adapters_path.unlink()  # an old run's adapters must not attach to new heads
     digest = _sha256(heads_path)
     manifest = Manifest(**{**manifest.__dict__, "encoder": encoder, "heads_sha256": digest})
     (directory / MANIFEST_FILE).write_text(manifest.to_json(), encoding="utf-8")

@@ -71,7 +71,10 @@ def reliability(
 
 def expected_calibration_error(target: np.ndarray, predicted: np.ndarray) -> float:
     """Count-weighted mean |mean label - mean prediction| over the reliability bins."""
-    bins = reliability(target, predicted)
+    return _calibration_error(reliability(target, predicted))
+
+
+def _calibration_error(bins: list[ReliabilityBin]) -> float:
     total = sum(b.count for b in bins)
     return float(sum(b.count * abs(b.mean_label - b.mean_predicted) for b in bins) / total)
 
@@ -80,13 +83,14 @@ def attribute_metrics(target: np.ndarray, predicted: np.ndarray) -> dict[str, ob
     """Every reported metric for one attribute on one labelled set."""
     target = np.asarray(target, dtype=np.float64)
     predicted = np.asarray(predicted, dtype=np.float64)
+    bins = reliability(target, predicted)
     return {
         "n": len(target),
         "n_positive": int((target >= 0.5).sum()),
         "roc_auc": roc_auc(target, predicted),
         "spearman": spearman(target, predicted),
         "mae": float(np.abs(target - predicted).mean()),
-        "ece": expected_calibration_error(target, predicted),
+        "ece": _calibration_error(bins),
         "log_loss": log_loss(target, predicted),
-        "reliability": [asdict(b) for b in reliability(target, predicted)],
+        "reliability": [asdict(b) for b in bins],
     }

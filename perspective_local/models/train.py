@@ -306,7 +306,7 @@ def train(config: TrainConfig, *, progress: Callable[[str], None] = print) -> Ma
 
         sample = finetune_sample(corpora, config.finetune.max_texts, config.seed)
         targets = label_matrix(sample, HEADS_ATTRIBUTES)
-        tensors, _, _ = finetune_encoder(
+        tensors = finetune_encoder(
             encoder, [t.text for t in sample], targets, weight, bias, config.finetune,
             progress=progress,
         )  # fmt: skip
