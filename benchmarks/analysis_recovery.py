@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from perspective_local.analysis import hypotheses, models
+from perspective_local.analysis import hypotheses, specs
 from perspective_local.analysis.prism import load_prism
 from perspective_local.analysis.scores import attach_scores, read_scores_file
 from perspective_local.analysis.synth import synthesize
@@ -35,7 +35,7 @@ SIGN_THRESHOLD = 0.5
 
 
 def recover(
-    release: Path, analyses: list[str], options: models.SamplerOptions
+    release: Path, analyses: list[str], options: specs.SamplerOptions
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-term recovery and per-analysis diagnostics for one synthetic release."""
     data = load_prism(release)
@@ -43,9 +43,9 @@ def recover(
     expected = json.loads((release / "truth.json").read_text())["expected"]
     terms, fits = [], []
     for name in analyses:
-        spec = models.get_analysis(name)
+        spec = specs.get_analysis(name)
         started = time.perf_counter()
-        idata = models.fit(spec, models.design(spec, table, data.users), options)
+        idata = specs.fit(spec, specs.design(spec, table, data.users), options)
         seconds = time.perf_counter() - started
         h = hypotheses.hypothesis_table(idata)
         h["analysis"] = name
@@ -96,15 +96,15 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=500)
     parser.add_argument("--tune", type=int, default=500)
     parser.add_argument("--chains", type=int, default=2)
-    parser.add_argument("--analyses", default=",".join(models.ANALYSES))
+    parser.add_argument("--analyses", default=",".join(specs.ANALYSES))
     parser.add_argument("--workdir", type=Path, default=None)
     args = parser.parse_args()
     warnings.simplefilter("ignore", FutureWarning)
     warnings.simplefilter("ignore", hypotheses.ConvergenceWarning)
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="prism_recovery_"))
-    options = models.SamplerOptions(draws=args.draws, tune=args.tune, chains=args.chains)
-    analyses = [models.get_analysis(a).name for a in args.analyses.split(",")]
+    options = specs.SamplerOptions(draws=args.draws, tune=args.tune, chains=args.chains)
+    analyses = [specs.get_analysis(a).name for a in args.analyses.split(",")]
     print(
         f"{args.users} users per release; {args.chains} chains x ({args.tune} warm-up + "
         f"{args.draws} draws); releases in {workdir}",

@@ -27,17 +27,17 @@ def _fit_one(
 ) -> dict[str, object]:
     import warnings
 
-    from perspective_local.analysis import hypotheses, models
+    from perspective_local.analysis import hypotheses, specs
     from perspective_local.analysis.prism import load_prism
     from perspective_local.analysis.scores import attach_scores, read_scores_file
 
     warnings.simplefilter("ignore", FutureWarning)
     data = load_prism(prism_dir)
     table = attach_scores(data, read_scores_file(prism_dir / "scores.jsonl"))
-    spec = models.get_analysis(analysis)
-    design = models.design(spec, table, data.users)
+    spec = specs.get_analysis(analysis)
+    design = specs.design(spec, table, data.users)
     started = time.perf_counter()
-    idata = models.fit(spec, design, models.SamplerOptions(draws=draws, tune=tune, chains=chains))
+    idata = specs.fit(spec, design, specs.SamplerOptions(draws=draws, tune=tune, chains=chains))
     seconds = time.perf_counter() - started
     truth = json.loads((prism_dir / "truth.json").read_text())["expected"][analysis]
     coefficients = hypotheses.hypothesis_table(idata)

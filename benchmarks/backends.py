@@ -31,13 +31,15 @@ GPU_ROWS = ("torch-fp16", "onnx-cuda")
 
 def load(row: str, onnx_dir: Path) -> Backend:
     if row.startswith("torch"):
-        from perspective_local.models import Scorer
+        from perspective_local.models import HeadsBackend
 
-        return Scorer.default(device="cuda" if row == "torch-fp16" else "cpu")
-    from perspective_local.models.onnx_backend import OnnxScorer
+        return HeadsBackend.default(device="cuda" if row == "torch-fp16" else "cpu")
+    from perspective_local.models.backends.onnx import OnnxBackend
 
     precision = "int8" if row == "onnx-int8" else "fp32"
-    return OnnxScorer(onnx_dir, precision=precision, device="cuda" if row == "onnx-cuda" else "cpu")
+    return OnnxBackend(
+        onnx_dir, precision=precision, device="cuda" if row == "onnx-cuda" else "cpu"
+    )
 
 
 def worker(row: str, args: argparse.Namespace) -> None:

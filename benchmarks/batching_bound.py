@@ -22,7 +22,7 @@ from collections.abc import Callable
 # Run as a script, this folder is on sys.path: the texts are serve_load.py's.
 from serve_load import make_texts
 
-from perspective_local.models.scorer import Scorer
+from perspective_local.models.backends.heads import HeadsBackend
 
 
 def texts_per_second(run: Callable[[], object], texts: int) -> float:
@@ -38,7 +38,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     args = parser.parse_args()
     texts = make_texts(args.texts, seed=1)
-    scorer = Scorer.default(device=args.device)
+    scorer = HeadsBackend.default(device=args.device)
     scorer.score(texts[:64], batch_size=args.batch_size)  # warm-up
     size = args.batch_size
 

@@ -72,9 +72,9 @@ class Cell:
 
 
 def in_process(texts: list[str], device: str, batch_size: int) -> tuple[float, str]:
-    from perspective_local.models.scorer import Scorer
+    from perspective_local.models.backends.heads import HeadsBackend
 
-    scorer = Scorer.default(device=device)
+    scorer = HeadsBackend.default(device=device)
     scorer.score(texts[:64], batch_size=batch_size)  # warm-up
     started = time.perf_counter()
     scorer.score(texts, batch_size=batch_size)
@@ -163,7 +163,7 @@ def main() -> None:
     pool = make_texts(200_000)
 
     reference, device = in_process(make_texts(2048, seed=1), args.device, args.batch_size)
-    print(f"device {device}; in-process Scorer.score: {reference:.1f} texts/s "
+    print(f"device {device}; in-process HeadsBackend.score: {reference:.1f} texts/s "
           f"(batch_size {args.batch_size})")  # fmt: skip
 
     env = {"PERSPECTIVE_LOCAL_DEVICE": args.device,

@@ -50,9 +50,9 @@ def main() -> None:
 
     import torch
 
-    from perspective_local.models import Scorer
+    from perspective_local.models import HeadsBackend
 
-    scorer = Scorer.default(device=args.device)
+    scorer = HeadsBackend.default(device=args.device)
     texts = make_texts(args.texts)
     scorer.score(texts[:64], batch_size=32)  # warm-up: first calls allocate and tune kernels
     print(f"model {scorer.model_version} on {scorer.encoder.device} ({scorer.encoder.dtype})")

@@ -157,7 +157,7 @@ def tiny_corpora(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_model_dir(tiny_corpora: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A model artifact trained with the real encoder on the tiny corpora."""
-    from perspective_local.models.train import TrainConfig, train
+    from perspective_local.training.train import TrainConfig, train
 
     out = tmp_path_factory.mktemp("model")
     train(
@@ -175,16 +175,16 @@ def tiny_model_dir(tiny_corpora: Path, tmp_path_factory: pytest.TempPathFactory)
 
 @pytest.fixture(scope="session")
 def tiny_scorer(tiny_model_dir: Path) -> Any:
-    from perspective_local.models.scorer import Scorer
+    from perspective_local.models.backends.heads import HeadsBackend
 
-    return Scorer.load(tiny_model_dir, device="cpu")
+    return HeadsBackend.load(tiny_model_dir, device="cpu")
 
 
 @pytest.fixture(scope="session")
 def default_scorer() -> Any:
-    from perspective_local.models.scorer import Scorer
+    from perspective_local.models.backends.heads import HeadsBackend
 
-    return Scorer.default(device="cpu")
+    return HeadsBackend.default(device="cpu")
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 
-from perspective_local.analysis.models import CI_PROB
+from perspective_local.analysis.specs import CI_PROB
 from perspective_local.analysis.terms import mirrored
 
 if TYPE_CHECKING:

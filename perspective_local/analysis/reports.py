@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 
 from perspective_local.analysis.hypotheses import coefficient_draws
-from perspective_local.analysis.models import CI_PROB, get_analysis
 from perspective_local.analysis.paper import ELPD_DIFF_LLM, ELPD_DIFF_LLM_SE, paper_table
+from perspective_local.analysis.specs import CI_PROB, get_analysis
 from perspective_local.analysis.terms import PREDICTORS, human
 
 if TYPE_CHECKING:

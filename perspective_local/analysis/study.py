@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from perspective_local.analysis import hypotheses, models, reports
+from perspective_local.analysis import hypotheses, reports, specs
 from perspective_local.analysis.paper import paper_directions
 from perspective_local.analysis.prism import HighestRule, load_prism
 from perspective_local.analysis.scores import (
@@ -100,9 +100,9 @@ def run_study(
     out: Path,
     *,
     scores_file: Path | None = None,
-    analyses: Sequence[str] = tuple(models.ANALYSES),
+    analyses: Sequence[str] = tuple(specs.ANALYSES),
     subsets: Sequence[str] = ("all", "unguided", "values", "controversy"),
-    options: models.SamplerOptions | None = None,
+    options: specs.SamplerOptions | None = None,
     loo: bool = True,
     allow_missing_scores: bool = False,
     highest: HighestRule = "chosen",
@@ -113,9 +113,9 @@ def run_study(
     say: Say = print,
 ) -> StudyOutputs:
     """Fit every requested analysis on every requested subset and write all outputs."""
-    specs = [models.get_analysis(a) for a in analyses]
-    subsets = models.subsets_for(subsets)
-    options = options or models.SamplerOptions()
+    chosen = [specs.get_analysis(a) for a in analyses]
+    subsets = specs.subsets_for(subsets)
+    options = options or specs.SamplerOptions()
     out.mkdir(parents=True, exist_ok=True)
     table, users, load_report, provenance = load_scored(
         prism_dir, scores_file=scores_file, allow_missing_scores=allow_missing_scores,
@@ -123,16 +123,16 @@ def run_study(
     )  # fmt: skip
     results: list[reports.FitResult] = []
     loo_tables: dict[str, pd.DataFrame] = {}
-    for spec in specs:
+    for spec in chosen:
         directions = paper_directions(spec.name)
         for subset in subsets:
-            design = models.design(spec, table, users, subset)
+            design = specs.design(spec, table, users, subset)
             label = f"{spec.name}/{subset}"
             want_loo = loo and subset == "all" and spec.name in LOO_ANALYSES
             fit_options = replace(options, log_likelihood=want_loo)
             say(f"{label}: fitting {design.n:,} rows ({spec.formula})")
             started = time.perf_counter()
-            idata = models.fit(spec, design, fit_options, provenance=provenance)
+            idata = specs.fit(spec, design, fit_options, provenance=provenance)
             seconds = time.perf_counter() - started
             convergence = hypotheses.convergence(idata)
             with warnings.catch_warnings():
@@ -149,7 +149,7 @@ def run_study(
             )  # fmt: skip
             if want_loo:
                 say(f"{label}: refitting without (1 | model_name) for ELPD-LOO")
-                loo_tables[spec.label] = models.compare_llm_effect(
+                loo_tables[spec.label] = specs.compare_llm_effect(
                     spec, design, fit_options, with_llm=idata
                 )
     coefficients = reports.write_coefficients(out, results)

@@ -8,7 +8,7 @@ it is created); errors are the service's own classes, read back from the wire.
 from perspective_local.client._client import AsyncClient, Client, ServerBackend
 from perspective_local.client._models import AnalyzeResult, AttributeScore, BatchResult, SpanScore
 from perspective_local.client.local import LocalBackend, score_texts
-from perspective_local.service.errors import (
+from perspective_local.errors import (
     ApiKeyInvalid,
     ApiKeyMissing,
     CommentEmpty,

@@ -20,11 +20,11 @@ import grpc
 
 from perspective_local.client import _config
 from perspective_local.client._models import AnalyzeResult, BatchResult
+from perspective_local.errors import DeadlineExceeded, from_grpc
 from perspective_local.proto import commentanalyzer_pb2 as ca
 from perspective_local.proto import commentanalyzer_pb2_grpc as ca_grpc
 from perspective_local.proto import perspective_local_v1_pb2 as pl
 from perspective_local.proto import perspective_local_v1_pb2_grpc as pl_grpc
-from perspective_local.service.errors import DeadlineExceeded, from_grpc
 
 R = TypeVar("R")
 AttributesArg = str | Sequence[str]

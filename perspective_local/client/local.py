@@ -31,16 +31,16 @@ class LocalBackend:
         batch_size: int | None = None,
     ) -> LocalBackend:
         """Load the model in ``model_dir`` (default: the packaged one) onto ``device``."""
-        from perspective_local.models.scorer import Scorer
+        from perspective_local.models.backends.heads import HeadsBackend
 
-        return cls(Scorer.load(model_dir, device=device), batch_size=batch_size)
+        return cls(HeadsBackend.load(model_dir, device=device), batch_size=batch_size)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LocalBackend:
         """The backends the settings configure (heads, ONNX, Detoxify, routed)."""
-        from perspective_local.models.routing import load_scorer
+        from perspective_local.models.routing import load_backend
 
-        return cls(load_scorer(settings), batch_size=settings.batch_size)
+        return cls(load_backend(settings), batch_size=settings.batch_size)
 
     @property
     def model_version(self) -> str:

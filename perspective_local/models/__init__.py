@@ -1,10 +1,10 @@
 """The classifiers: a shared transformer encoder feeding light per-attribute heads.
 
-Importing this package is cheap: the registry is pure Python, and ``Scorer`` (which needs
+Importing this package is cheap: the registry is pure Python, and ``HeadsBackend`` (which needs
 torch) is loaded on first use. ``models`` never imports ``service`` or ``client``.
 
-    from perspective_local.models import Scorer
-    Scorer.default().score(["You are great", "You are an idiot"], attributes=["TOXICITY"])
+    from perspective_local.models import HeadsBackend
+    HeadsBackend.default().score(["You are great", "You are an idiot"], attributes=["TOXICITY"])
 """
 
 from __future__ import annotations
@@ -22,14 +22,14 @@ from perspective_local.models.attributes import (
 from perspective_local.models.backend import Backend, Scores
 
 if TYPE_CHECKING:
-    from perspective_local.models.scorer import Scorer
+    from perspective_local.models.backends.heads import HeadsBackend
 
 __all__ = [
     "ATTRIBUTES",
     "ATTRIBUTE_NAMES",
     "Attribute",
     "Backend",
-    "Scorer",
+    "HeadsBackend",
     "Scores",
     "UnknownAttributeError",
     "get_attribute",
@@ -38,7 +38,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name == "Scorer":
+    if name == "HeadsBackend":
         from perspective_local.models import scorer
 
         return getattr(scorer, name)

@@ -1,10 +1,13 @@
 """What every scoring backend offers, and the ``Scores`` they all return.
 
-A backend turns texts into per-attribute probabilities. Three kinds exist: ``heads`` (the
-torch encoder plus linear heads, ``scorer.py``), ``onnx`` (the same graph exported to ONNX
-Runtime, ``onnx_backend.py``) and ``detoxify`` (Detoxify checkpoints,
-``detoxify_backend.py``). ``routing.py`` combines several behind the same interface. This
-module imports neither torch nor onnxruntime.
+A backend turns texts into per-attribute probabilities. Three kinds load models in this
+process, all in ``backends/``: ``heads`` (the torch encoder plus linear heads), ``onnx``
+(the same graph exported to ONNX Runtime) and ``detoxify`` (Detoxify checkpoints).
+``routing.py`` combines several behind the same interface, and the client's
+``ServerBackend`` scores through a running server. Every one returns ``Scores``. The
+in-process kinds share ``WindowedBackend.score``: tokenise into windows, run the one
+batching loop (``Windower.run``), keep each text's maximum over its windows. This module
+imports neither torch nor onnxruntime.
 """
 
 from __future__ import annotations
@@ -106,8 +109,8 @@ def served_columns(
 
 class WindowedBackend:
     """Shared ``score`` for backends whose model maps padded token windows to one
-    probability per served attribute (ONNX Runtime, Detoxify). Subclasses set ``kind``,
-    ``windower``, ``default_batch_size`` and ``attributes``/``model_version``, and
+    probability per served attribute (torch heads, ONNX Runtime, Detoxify). Subclasses set
+    ``kind``, ``windower``, ``default_batch_size`` and ``attributes``/``model_version``, and
     implement ``_forward``."""
 
     kind: str
@@ -137,6 +140,9 @@ class WindowedBackend:
         """Score ``texts`` for ``attributes`` (default: all this backend serves)."""
         texts = as_text_list(texts)
         names, columns = served_columns(self.attributes, attributes, self.kind)
-        values = self.windower.score(texts, self._forward, width=len(self.attributes),
-                                     batch_size=batch_size or self.default_batch_size)  # fmt: skip
-        return Scores(names, values[:, columns], self.model_version)
+        windows = self.windower.windows(texts)
+        size = batch_size or self.default_batch_size
+        per_window = self.windower.run(
+            windows, self._forward, width=len(self.attributes), batch_size=size
+        )
+        return Scores(names, windows.max_per_text(per_window)[:, columns], self.model_version)

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from perspective_local.models.windows import Windower, Windows
+from perspective_local.models.windows import Windower
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +108,59 @@ def pick_device(requested: str | None = None) -> torch.device:
     return device
 
 
+def inference_dtype(device: torch.device) -> torch.dtype:
+    """Half precision on a GPU, where it halves memory traffic; CPUs gain nothing from fp16."""
+    return torch.float16 if device.type == "cuda" else torch.float32
+
+
+def to_device(array: np.ndarray, device: torch.device) -> torch.Tensor:
+    """A host array as a tensor on ``device``. On a GPU the copy goes through pinned pages so
+    it runs asynchronously; the first synchronisation is then the result copy."""
+    tensor = torch.from_numpy(array)
+    if device.type == "cuda":
+        return tensor.pin_memory().to(device, non_blocking=True)
+    return tensor
+
+
+def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Sentence embeddings: token states averaged over the mask, then L2-normalised, exactly
+    as sentence-transformers computes them for all-MiniLM-L6-v2. Scoring, training and the
+    ONNX graph all pool through this function."""
+    weights = mask.unsqueeze(-1).to(hidden.dtype)
+    pooled = (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
+    return torch.nn.functional.normalize(pooled.float(), p=2, dim=1)
+
+
+def fold_adapters(
+    model: torch.nn.Module, tensors: Mapping[str, torch.Tensor], *, alpha: float
+) -> int:
+    """Add stored LoRA updates (``scale * B @ A``, ``scale = alpha / rank``) to ``model``'s
+    linear weights, once at load time, so scoring costs what the plain encoder costs.
+    Returns how many layers changed.
+
+    Raises ``ValueError`` when a stored adapter names a layer the model lacks or has the
+    wrong shape, so a mismatched encoder never scores silently.
+    """
+    names = sorted({key.rsplit(".", 1)[0] for key in tensors})
+    for name in names:
+        a, b = tensors.get(f"{name}.a"), tensors.get(f"{name}.b")
+        if a is None or b is None:
+            raise ValueError(f"Adapter {name!r} lacks its A or B matrix.")
+        try:
+            linear = model.get_submodule(name)
+        except AttributeError:
+            raise ValueError(f"Adapter for {name!r}, which this encoder does not have.") from None
+        if not isinstance(linear, torch.nn.Linear) or linear.weight.shape != (
+            b.shape[0],
+            a.shape[1],
+        ):
+            raise ValueError(f"Adapter {name!r} does not fit the encoder's layer shape.")
+        with torch.no_grad():
+            delta = (b @ a) * (alpha / a.shape[0])
+            linear.weight += delta.to(linear.weight.device, linear.weight.dtype)
+    return len(names)
+
+
 class Encoder:
     """A transformer sentence encoder with its tokenizer, on one device."""
 
@@ -127,8 +180,7 @@ class Encoder:
         hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
         self.path = Path(path) if path is not None else default_encoder_path()
         self.device = pick_device(device)
-        # Half precision halves memory traffic on GPUs; CPUs gain nothing from fp16.
-        self.dtype = torch.float16 if self.device.type == "cuda" else torch.float32
+        self.dtype = inference_dtype(self.device)
         self.windower = Windower(self.path, max_length=max_length, window_overlap=window_overlap)
         model = AutoModel.from_pretrained(self.path, dtype=self.dtype)
         self.model = model.to(self.device).eval()
@@ -148,27 +200,12 @@ class Encoder:
     def window_overlap(self) -> int:
         return self.windower.window_overlap
 
-    def windows(self, texts: Sequence[str]) -> Windows:
-        """Tokenise ``texts``; a text longer than ``max_length`` tokens becomes several windows."""
-        return self.windower.windows(texts)
-
-    def batches(self, windows: Windows, batch_size: int) -> Iterator[np.ndarray]:
-        """Window indices in batches of similar length (longest first), to cut padding."""
-        return self.windower.batches(windows, batch_size)
-
     @torch.inference_mode()
-    def embed_windows(self, windows: Windows, indices: np.ndarray) -> torch.Tensor:
-        """Embed the windows at ``indices``: one L2-normalised row each, on ``self.device``."""
-        ids_np, mask_np = self.windower.pad(windows, indices)
-        ids, mask = torch.from_numpy(ids_np), torch.from_numpy(mask_np)
-        if self.device.type == "cuda":
-            # Pinned pages let the copy run asynchronously; the first sync is the result copy.
-            ids = ids.pin_memory().to(self.device, non_blocking=True)
-            mask = mask.pin_memory().to(self.device, non_blocking=True)
-        hidden = self.model(input_ids=ids, attention_mask=mask).last_hidden_state
-        weights = mask.unsqueeze(-1).to(hidden.dtype)
-        pooled = (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
-        return torch.nn.functional.normalize(pooled.float(), p=2, dim=1)
+    def embed_padded(self, ids: np.ndarray, mask: np.ndarray) -> torch.Tensor:
+        """Embed a padded batch of windows: one L2-normalised row each, on ``self.device``."""
+        mask_t = to_device(mask, self.device)
+        hidden = self.model(input_ids=to_device(ids, self.device), attention_mask=mask_t)
+        return mean_pool(hidden.last_hidden_state, mask_t)
 
     def embed(self, texts: Sequence[str], *, batch_size: int = 32) -> np.ndarray:
         """One embedding per text (float32, shape ``(len(texts), dimension)``), in input order.
@@ -176,12 +213,11 @@ class Encoder:
         A text longer than one window gets the mean of its window embeddings, renormalised.
         Training uses this; scoring instead scores each window and keeps the maximum.
         """
-        windows = self.windows(texts)
-        out = np.zeros((len(windows), self.dimension), dtype=np.float32)
-        for indices in self.batches(windows, batch_size):
-            out[indices] = self.embed_windows(windows, indices).cpu().numpy()
-        sums = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        np.add.at(sums, windows.text_index, out)
-        norms = np.linalg.norm(sums, axis=1, keepdims=True)
-        embeddings: np.ndarray = sums / np.maximum(norms, 1e-12)
-        return embeddings
+        windows = self.windower.windows(texts)
+        per_window = self.windower.run(
+            windows,
+            lambda ids, mask: self.embed_padded(ids, mask).cpu().numpy(),
+            width=self.dimension,
+            batch_size=batch_size,
+        )
+        return windows.mean_per_text(per_window)

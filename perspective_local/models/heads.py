@@ -37,20 +37,6 @@ class LinearHeads(torch.nn.Module):
     def dimension(self) -> int:
         return int(self.weight.shape[1])
 
-    def rows(self, attributes: Sequence[str]) -> list[int]:
-        """Head rows for ``attributes``; an attribute without a head is an error."""
-        missing = [a for a in attributes if a not in self.attributes]
-        if missing:
-            raise ValueError(
-                f"This model has no head for {', '.join(missing)}; it serves "
-                f"{', '.join(self.attributes)}."
-            )
-        return [self.attributes.index(a) for a in attributes]
-
-    def forward(self, embeddings: torch.Tensor, rows: list[int] | None = None) -> torch.Tensor:
-        weight: torch.Tensor = self.weight
-        bias: torch.Tensor = self.bias
-        if rows is not None:
-            weight, bias = weight[rows], bias[rows]
-        logits = embeddings.to(weight.dtype) @ weight.T + bias
+    def forward(self, embeddings: torch.Tensor) -> torch.Tensor:
+        logits = embeddings.to(self.weight.dtype) @ self.weight.T + self.bias
         return torch.sigmoid(logits)

@@ -26,7 +26,7 @@ class RoutingError(ValueError):
     """Routes that cannot be served by the loaded backends."""
 
 
-class RoutedScorer:
+class RoutedBackend:
     """Backends with a fixed attribute -> backend table, with the ``Backend`` interface."""
 
     kind = "routed"
@@ -112,21 +112,22 @@ def plan_routes(
     return table
 
 
-def load_backend(kind: str, settings: Settings) -> Backend:
+def load_kind(kind: str, settings: Settings) -> Backend:
     """Load one backend as the settings describe it."""
     if kind == "heads":
-        from perspective_local.models.scorer import Scorer
+        from perspective_local.models.backends.heads import HeadsBackend
 
-        return Scorer.load(settings.model_dir, device=settings.device)
+        return HeadsBackend.load(settings.model_dir, device=settings.device)
     if kind == "onnx":
-        from perspective_local.models.onnx_backend import OnnxScorer
+        from perspective_local.models.backends.onnx import OnnxBackend
 
-        return OnnxScorer(onnx_dir(settings), precision=settings.onnx_precision,
+        return OnnxBackend(onnx_dir(settings), precision=settings.onnx_precision,
                           device=settings.device)  # fmt: skip
     if kind == "detoxify":
-        from perspective_local.models.detoxify_backend import DetoxifyScorer, resolve_model_dir
+        from perspective_local.models.backends.detoxify import DetoxifyBackend
+        from perspective_local.models.backends.detoxify_releases import resolve_model_dir
 
-        return DetoxifyScorer(resolve_model_dir(settings.detoxify_model, settings.cache_dir),
+        return DetoxifyBackend(resolve_model_dir(settings.detoxify_model, settings.cache_dir),
                               device=settings.device)  # fmt: skip
     raise RoutingError(f"Unknown backend {kind!r}; known: {', '.join(BACKEND_KINDS)}.")
 
@@ -136,23 +137,23 @@ def onnx_dir(settings: Settings) -> Path:
     return settings.onnx_dir or settings.cache_dir / "onnx" / "default"
 
 
-def load_scorer(settings: Settings) -> Backend:
+def load_backend(settings: Settings) -> Backend:
     """The configured backends; one backend is returned as is, several behind a router."""
-    backends = [load_backend(kind, settings) for kind in settings.backends]
+    backends = [load_kind(kind, settings) for kind in settings.backends]
     if len(backends) == 1 and not settings.routes:
         return backends[0]
-    return RoutedScorer(backends, settings.routes)
+    return RoutedBackend(backends, settings.routes)
 
 
 def describe_routes(scorer: Backend) -> dict[str, str]:
     """attribute -> backend kind for any backend (a single one serves all its attributes)."""
-    if isinstance(scorer, RoutedScorer):
+    if isinstance(scorer, RoutedBackend):
         return dict(scorer.routes)
     return {a: scorer.kind for a in scorer.attributes}
 
 
 def loaded_backends(scorer: Backend) -> list[Backend]:
     """The backends inside ``scorer`` (itself, unless it routes)."""
-    if isinstance(scorer, RoutedScorer):
+    if isinstance(scorer, RoutedBackend):
         return list(scorer.backends.values())
     return [scorer]

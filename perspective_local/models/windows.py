@@ -41,6 +41,14 @@ class Windows:
         np.maximum.at(per_text, self.text_index, per_window)
         return per_text
 
+    def mean_per_text(self, per_window: np.ndarray) -> np.ndarray:
+        """Each text's mean over its windows' rows, L2-normalised (for embeddings)."""
+        sums = np.zeros((self.n_texts, per_window.shape[1]), dtype=np.float32)
+        np.add.at(sums, self.text_index, per_window)
+        norms = np.linalg.norm(sums, axis=1, keepdims=True)
+        means: np.ndarray = sums / np.maximum(norms, 1e-12)
+        return means
+
 
 class Windower:
     """Cuts texts into token windows with one model's tokenizer."""
@@ -92,21 +100,21 @@ class Windower:
             mask[row, : len(tokens)] = 1
         return ids, mask
 
-    def score(
+    def run(
         self,
-        texts: Sequence[str],
+        windows: Windows,
         forward: Callable[[np.ndarray, np.ndarray], np.ndarray],
         *,
         width: int,
         batch_size: int,
     ) -> np.ndarray:
-        """Each text's maximum over its windows of ``forward(input_ids, attention_mask)``,
-        which returns ``width`` probabilities per window."""
-        windows = self.windows(texts)
+        """The one batching loop: ``forward(input_ids, attention_mask)`` over length-sorted
+        padded batches of ``windows``; returns its ``width`` outputs per window, in window
+        order. Every backend scores, and training embeds, through this loop."""
         per_window = np.zeros((len(windows), width), dtype=np.float32)
         for indices in self.batches(windows, batch_size):
             per_window[indices] = forward(*self.pad(windows, indices))
-        return windows.max_per_text(per_window)
+        return per_window
 
 
 def _pad_id(model_dir: Path, tokenizer: Tokenizer) -> int:

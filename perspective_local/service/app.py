@@ -85,9 +85,9 @@ def describe(scorer: Backend) -> ModelDescription:
 async def running(settings: Settings, scorer: Backend | None = None) -> AsyncIterator[Running]:
     """Start both transports over one batcher; stop them gracefully on exit."""
     if scorer is None:
-        from perspective_local.models.routing import load_scorer
+        from perspective_local.models.routing import load_backend
 
-        scorer = await asyncio.to_thread(load_scorer, settings)
+        scorer = await asyncio.to_thread(load_backend, settings)
     metrics = Metrics()
     batcher = Batcher(
         score_function(scorer, settings.batch_size),

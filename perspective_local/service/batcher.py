@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from perspective_local.service.errors import InternalError, NotReady, Overloaded
+from perspective_local.errors import InternalError, NotReady, Overloaded
 from perspective_local.service.metrics import Metrics
 
 log = logging.getLogger(__name__)

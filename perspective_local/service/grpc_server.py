@@ -19,17 +19,17 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
-from perspective_local.proto import commentanalyzer_pb2 as ca
-from perspective_local.proto import commentanalyzer_pb2_grpc as ca_grpc
-from perspective_local.proto import perspective_local_v1_pb2 as pl
-from perspective_local.proto import perspective_local_v1_pb2_grpc as pl_grpc
-from perspective_local.service.analyzer import Analyzer
-from perspective_local.service.errors import (
+from perspective_local.errors import (
     InternalError,
     PerspectiveError,
     to_grpc_status,
     to_status_proto,
 )
+from perspective_local.proto import commentanalyzer_pb2 as ca
+from perspective_local.proto import commentanalyzer_pb2_grpc as ca_grpc
+from perspective_local.proto import perspective_local_v1_pb2 as pl
+from perspective_local.proto import perspective_local_v1_pb2_grpc as pl_grpc
+from perspective_local.service.analyzer import Analyzer
 from perspective_local.service.validation import check_api_key
 
 log = logging.getLogger(__name__)

@@ -22,17 +22,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from perspective_local.proto import commentanalyzer_pb2 as ca
-from perspective_local.service import validation, wire
-from perspective_local.service.analyzer import Analyzer
-from perspective_local.service.discovery import discovery_document
-from perspective_local.service.errors import (
+from perspective_local.errors import (
     InternalError,
     InvalidRequest,
     NotFound,
     PerspectiveError,
     to_rest,
 )
+from perspective_local.proto import commentanalyzer_pb2 as ca
+from perspective_local.service import validation, wire
+from perspective_local.service.analyzer import Analyzer
+from perspective_local.service.discovery import discovery_document
 
 log = logging.getLogger(__name__)
 

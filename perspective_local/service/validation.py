@@ -10,10 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from perspective_local.models.attributes import ATTRIBUTES, Attribute, UnknownAttributeError
-from perspective_local.models.attributes import get_attribute as registry_lookup
-from perspective_local.proto import commentanalyzer_pb2 as ca
-from perspective_local.service.errors import (
+from perspective_local.errors import (
     ApiKeyInvalid,
     ApiKeyMissing,
     CommentEmpty,
@@ -23,6 +20,9 @@ from perspective_local.service.errors import (
     LanguageNotSupportedByAttribute,
     NoRequestedAttributes,
 )
+from perspective_local.models.attributes import ATTRIBUTES, Attribute, UnknownAttributeError
+from perspective_local.models.attributes import get_attribute as registry_lookup
+from perspective_local.proto import commentanalyzer_pb2 as ca
 from perspective_local.service.languages import detect_languages
 
 

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
-from perspective_local.service.errors import InvalidRequest
+from perspective_local.errors import InvalidRequest
 
 M = TypeVar("M", bound=Message)
 

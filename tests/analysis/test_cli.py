@@ -11,9 +11,9 @@ import pandas as pd
 import typer
 from typer.testing import CliRunner
 
-from perspective_local.analysis.cli import EXIT_BAD_INPUT, register
 from perspective_local.analysis.terms import PREDICTORS
-from perspective_local.cli_options import EXIT_UNAVAILABLE
+from perspective_local.cli.analyze import EXIT_BAD_INPUT, register
+from perspective_local.cli.options import EXIT_UNAVAILABLE
 from perspective_local.client import Client
 
 

@@ -17,7 +17,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from perspective_local.analysis.cli import register
+from perspective_local.cli.analyze import register
 
 USERS = 300
 #: The issue asks that 90% intervals cover at least 90% of terms. With nominal 90% intervals

@@ -75,7 +75,7 @@ def test_version_names_package_and_model() -> None:
     result = runner.invoke(app, ["version"])
     assert result.exit_code == 0
     assert f"perspective-local {__version__}" in result.output
-    from perspective_local.models.io import DEFAULT_MODEL_DIR, load_manifest
+    from perspective_local.models.artifact import DEFAULT_MODEL_DIR, load_manifest
 
     assert f"default model {load_manifest(DEFAULT_MODEL_DIR).model_version}" in result.output
 
@@ -94,7 +94,7 @@ def test_train_command_on_tiny_corpora(tiny_corpora: Path, tmp_path: Path) -> No
 
 
 def test_score_through_a_running_server(write_jsonl, server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from perspective_local.models.scorer import Scorer
+    from perspective_local.models.backends.heads import HeadsBackend
 
     texts = ["You are a pathetic idiot.", "Lovely photo, thanks!"]
     src = write_jsonl("in.jsonl", [{"id": i, "text": t} for i, t in enumerate(texts)])
@@ -104,7 +104,7 @@ def test_score_through_a_running_server(write_jsonl, server, tmp_path: Path) -> 
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in out.read_text().splitlines()]
-    local = Scorer.default(device="cpu").score(texts, ["TOXICITY"])
+    local = HeadsBackend.default(device="cpu").score(texts, ["TOXICITY"])
     assert rows[0]["model_version"] == local.model_version
     for row, expected in zip(rows, local, strict=True):
         assert row["scores"]["TOXICITY"] == pytest.approx(expected["TOXICITY"], abs=1e-4)

@@ -13,7 +13,7 @@ import pytest
 
 from perspective_local.client._client import AsyncClient, Client, ServerBackend
 from perspective_local.client.batch import ScoreJob, run_job
-from perspective_local.service.errors import (
+from perspective_local.errors import (
     CommentEmpty,
     InvalidRequest,
     LanguageNotSupportedByAttribute,

@@ -11,10 +11,10 @@ from typing import Any
 import grpc
 from grpc_status import rpc_status
 
+from perspective_local.errors import LanguageNotSupportedByAttribute, to_rest
 from perspective_local.proto import commentanalyzer_pb2 as ca
 from perspective_local.proto import commentanalyzer_pb2_grpc as ca_grpc
 from perspective_local.service import wire
-from perspective_local.service.errors import LanguageNotSupportedByAttribute, to_rest
 from tests.servers import ServerHandle
 
 HERE = Path(__file__).parent

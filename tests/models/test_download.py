@@ -13,14 +13,9 @@ import pytest
 from typer.testing import CliRunner
 
 from perspective_local.cli import app
-from perspective_local.models.detoxify_backend import (
-    RELEASES,
-    SUMS_FILE,
-    DetoxifyScorer,
-    pull,
-    resolve_model_dir,
-)
-from perspective_local.models.download import ChecksumError, DownloadError, RemoteFile, fetch
+from perspective_local.download import ChecksumError, DownloadError, RemoteFile, fetch
+from perspective_local.models.backends.detoxify import SUMS_FILE, DetoxifyBackend
+from perspective_local.models.backends.detoxify_releases import RELEASES, pull, resolve_model_dir
 from tests.models.tiny_detoxify import build_tiny_detoxify
 
 
@@ -106,7 +101,7 @@ def test_pull_from_a_mirror_then_serve_from_the_cache(file_server: FileServer,
     assert result.exit_code == 0, result.output
     directory = resolve_model_dir("detoxify-unbiased", cache)
     assert (directory / SUMS_FILE).read_text().count("\n") == 3
-    scorer = DetoxifyScorer(directory, device="cpu")
+    scorer = DetoxifyBackend(directory, device="cpu")
     assert scorer.model_version == f"detoxify-unbiased@{digest[:8]}"
     assert 0 <= scorer.score("you are an idiot")[0]["TOXICITY"] <= 1
     assert {path.split("/")[1] for path, _ in file_server.requests} == {

@@ -26,7 +26,7 @@ def test_embeddings_match_sentence_transformers(encoder: Encoder) -> None:
 
 def test_long_text_is_split_into_overlapping_windows(encoder: Encoder) -> None:
     long_text = " ".join(f"word{i}" for i in range(600))
-    windows = encoder.windows(["short text", long_text])
+    windows = encoder.windower.windows(["short text", long_text])
     per_text = np.bincount(windows.text_index)
     assert per_text[0] == 1 and per_text[1] >= 3
     assert max(windows.lengths()) <= encoder.max_length
@@ -38,8 +38,8 @@ def test_long_text_is_split_into_overlapping_windows(encoder: Encoder) -> None:
 
 def test_batches_group_by_length_and_cover_every_window(encoder: Encoder) -> None:
     texts = ["a", "a b c d e f g h", "a b", "a b c d"] * 5
-    windows = encoder.windows(texts)
-    batches = list(encoder.batches(windows, batch_size=4))
+    windows = encoder.windower.windows(texts)
+    batches = list(encoder.windower.batches(windows, batch_size=4))
     assert sorted(np.concatenate(batches).tolist()) == list(range(len(texts)))
     lengths = windows.lengths()
     assert [int(lengths[b].max()) for b in batches] == sorted(
@@ -68,7 +68,7 @@ def test_pick_device() -> None:
 
 def test_batch_size_must_be_positive(encoder: Encoder) -> None:
     with pytest.raises(ValueError, match="batch_size"):
-        list(encoder.batches(encoder.windows(["x"]), 0))
+        list(encoder.windower.batches(encoder.windower.windows(["x"]), 0))
 
 
 def test_gpu_batch_size_follows_free_memory() -> None:

@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from perspective_local.models.io import ArtifactError
-from perspective_local.models.onnx_backend import OnnxScorer, providers_for
-from perspective_local.models.onnx_export import export_onnx
+from perspective_local.models.artifact import ArtifactError
+from perspective_local.models.backends.onnx import OnnxBackend, providers_for
+from perspective_local.models.backends.onnx_export import export_onnx
 
 #: Stated tolerances, in probability. fp32 runs the same arithmetic in another order: the
 #: largest difference is the bound. int8 quantises the encoder's weights (per channel):
@@ -47,7 +47,7 @@ def test_export_is_self_contained(exported: Path) -> None:
 
 
 def test_fp32_graph_matches_torch(exported: Path, default_scorer: Any) -> None:
-    onnx = OnnxScorer(exported, precision="fp32", device="cpu")
+    onnx = OnnxBackend(exported, precision="fp32", device="cpu")
     expected = default_scorer.score(TEXTS)
     got = onnx.score(TEXTS)
     assert got.attributes == expected.attributes
@@ -56,7 +56,7 @@ def test_fp32_graph_matches_torch(exported: Path, default_scorer: Any) -> None:
 
 
 def test_int8_graph_stays_close_to_torch(exported: Path, default_scorer: Any) -> None:
-    onnx = OnnxScorer(exported, precision="int8", device="cpu")
+    onnx = OnnxBackend(exported, precision="int8", device="cpu")
     gap = np.abs(onnx.score(TEXTS).values - default_scorer.score(TEXTS).values)
     assert gap.mean() < INT8_MEAN_TOLERANCE
     assert np.quantile(gap, 0.95) < INT8_P95_TOLERANCE
@@ -64,26 +64,26 @@ def test_int8_graph_stays_close_to_torch(exported: Path, default_scorer: Any) ->
 
 
 def test_dynamic_axes_any_batch_size(exported: Path) -> None:
-    onnx = OnnxScorer(exported, device="cpu")
+    onnx = OnnxBackend(exported, device="cpu")
     one_by_one = np.vstack([onnx.score(t, batch_size=1).values for t in TEXTS])
     np.testing.assert_allclose(onnx.score(TEXTS, batch_size=64).values, one_by_one, atol=1e-5)
 
 
 def test_attribute_selection_and_errors(exported: Path, tmp_path: Path) -> None:
-    onnx = OnnxScorer(exported, device="cpu")
+    onnx = OnnxBackend(exported, device="cpu")
     assert onnx.score("hi", "threat,TOXICITY").attributes == ("TOXICITY", "THREAT")
     with pytest.raises(ValueError, match="onnx backend does not serve SEXUALLY_EXPLICIT"):
         onnx.score("hi", ["SEXUALLY_EXPLICIT"])
     with pytest.raises(ArtifactError, match="Not an ONNX export"):
-        OnnxScorer(tmp_path)
+        OnnxBackend(tmp_path)
     with pytest.raises(ValueError, match="precision must be one of"):
-        OnnxScorer(exported, precision="fp16")
+        OnnxBackend(exported, precision="fp16")
 
 
 def test_missing_int8_graph_says_how_to_make_it(default_scorer: Any, tmp_path: Path) -> None:
     export_onnx(default_scorer, tmp_path)
     with pytest.raises(ArtifactError, match="export-onnx --int8"):
-        OnnxScorer(tmp_path, precision="int8")
+        OnnxBackend(tmp_path, precision="int8")
 
 
 def test_providers_follow_the_device() -> None:
@@ -101,8 +101,8 @@ def test_providers_follow_the_device() -> None:
 def test_onnx_backend_runs_without_torch(exported: Path) -> None:
     code = (
         "import sys\n"
-        "from perspective_local.models.onnx_backend import OnnxScorer\n"
-        f"s = OnnxScorer({str(exported)!r}, device='cpu')\n"
+        "from perspective_local.models.backends.onnx import OnnxBackend\n"
+        f"s = OnnxBackend({str(exported)!r}, device='cpu')\n"
         "print(s.score('hello').values.shape)\n"
         "assert 'torch' not in sys.modules and 'transformers' not in sys.modules\n"
     )

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 from perspective_local.models.attributes import HEADS_ATTRIBUTES
-from perspective_local.models.detoxify_backend import DetoxifyScorer
+from perspective_local.models.backends.detoxify import DetoxifyBackend
 from perspective_local.models.routing import (
-    RoutedScorer,
+    RoutedBackend,
     RoutingError,
     describe_routes,
-    load_scorer,
+    load_backend,
     plan_routes,
 )
 from perspective_local.settings import Settings, SettingsError
@@ -43,8 +43,8 @@ def test_plan_explicit_routes_then_first_backend_that_serves() -> None:
 
 
 def test_routed_scores_equal_each_backends_own(tiny_scorer: Any, detoxify_dir: Path) -> None:
-    detoxify = DetoxifyScorer(detoxify_dir, device="cpu")
-    routed = RoutedScorer([tiny_scorer, detoxify], {"TOXICITY": "detoxify", "INSULT": "detoxify"})
+    detoxify = DetoxifyBackend(detoxify_dir, device="cpu")
+    routed = RoutedBackend([tiny_scorer, detoxify], {"TOXICITY": "detoxify", "INSULT": "detoxify"})
     scores = routed.score(TEXTS, ["TOXICITY", "INSULT", "REASONING_EXPERIMENTAL"])
     assert scores.attributes == ("TOXICITY", "INSULT", "REASONING_EXPERIMENTAL")
     own = detoxify.score(TEXTS, ["TOXICITY", "INSULT"])
@@ -61,7 +61,7 @@ def test_routed_scores_equal_each_backends_own(tiny_scorer: Any, detoxify_dir: P
 
 
 def test_attribute_no_backend_serves_is_a_clear_error(tiny_scorer: Any) -> None:
-    routed = RoutedScorer([tiny_scorer])
+    routed = RoutedBackend([tiny_scorer])
     with pytest.raises(ValueError, match="No loaded backend serves SEXUALLY_EXPLICIT"):
         routed.score("hi", ["SEXUALLY_EXPLICIT", "TOXICITY"])
 
@@ -73,8 +73,8 @@ def test_settings_build_the_routed_scorer(tiny_model_dir: Path, detoxify_dir: Pa
         detoxify_model=str(detoxify_dir),
     )  # fmt: skip
     assert settings.routes == {"TOXICITY": "detoxify"}
-    scorer = load_scorer(settings)
-    assert isinstance(scorer, RoutedScorer)
+    scorer = load_backend(settings)
+    assert isinstance(scorer, RoutedBackend)
     assert describe_routes(scorer)["TOXICITY"] == "detoxify"
     assert describe_routes(scorer)["INSULT"] == "heads"
 

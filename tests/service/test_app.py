@@ -14,7 +14,7 @@ import httpx
 import typer
 from typer.testing import CliRunner
 
-from perspective_local.service.cli import register
+from perspective_local.cli.serve import register
 
 SERVE = """
 import asyncio

@@ -10,8 +10,8 @@ import grpc
 import httpx
 import pytest
 
-from perspective_local.models.detoxify_backend import DetoxifyScorer
-from perspective_local.models.routing import RoutedScorer
+from perspective_local.models.backends.detoxify import DetoxifyBackend
+from perspective_local.models.routing import RoutedBackend
 from perspective_local.proto import perspective_local_v1_pb2 as pl
 from perspective_local.proto import perspective_local_v1_pb2_grpc as pl_grpc
 from tests.models.tiny_detoxify import build_tiny_detoxify
@@ -19,14 +19,14 @@ from tests.servers import ServerHandle, start_server
 
 
 @pytest.fixture(scope="module")
-def detoxify(tmp_path_factory: pytest.TempPathFactory) -> DetoxifyScorer:
+def detoxify(tmp_path_factory: pytest.TempPathFactory) -> DetoxifyBackend:
     directory, _ = build_tiny_detoxify(tmp_path_factory.mktemp("dx") / "unbiased", "roberta")
-    return DetoxifyScorer(directory, device="cpu")
+    return DetoxifyBackend(directory, device="cpu")
 
 
 @pytest.fixture(scope="module")
-def routed_server(tiny_scorer: Any, detoxify: DetoxifyScorer) -> Iterator[ServerHandle]:
-    scorer = RoutedScorer([tiny_scorer, detoxify], {"TOXICITY": "detoxify"})
+def routed_server(tiny_scorer: Any, detoxify: DetoxifyBackend) -> Iterator[ServerHandle]:
+    scorer = RoutedBackend([tiny_scorer, detoxify], {"TOXICITY": "detoxify"})
     handle = start_server(scorer)
     yield handle
     handle.stop()
@@ -38,7 +38,7 @@ def analyze(server: ServerHandle, attribute: str) -> httpx.Response:
 
 
 def test_each_attribute_is_scored_by_its_routed_backend(
-    routed_server: ServerHandle, detoxify: DetoxifyScorer, tiny_scorer: Any
+    routed_server: ServerHandle, detoxify: DetoxifyBackend, tiny_scorer: Any
 ) -> None:
     for attribute, backend in (("TOXICITY", detoxify), ("SEXUALLY_EXPLICIT", detoxify),
                                ("INSULT", tiny_scorer)):  # fmt: skip

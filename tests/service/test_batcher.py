@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+from perspective_local.errors import NotReady, Overloaded
 from perspective_local.service.app import score_function
 from perspective_local.service.batcher import Batcher
-from perspective_local.service.errors import NotReady, Overloaded
 
 
 def recording(scorer: Any, calls: list[list[str]]) -> Any:

@@ -11,12 +11,12 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_status import rpc_status
 
+from perspective_local.errors import ERROR_TYPE_URL
 from perspective_local.models.attributes import HEADS_ATTRIBUTES
 from perspective_local.proto import commentanalyzer_pb2 as ca
 from perspective_local.proto import commentanalyzer_pb2_grpc as ca_grpc
 from perspective_local.proto import perspective_local_v1_pb2 as pl
 from perspective_local.proto import perspective_local_v1_pb2_grpc as pl_grpc
-from perspective_local.service.errors import ERROR_TYPE_URL
 
 
 def analyze_request(text: str, *names: str, **fields: Any) -> ca.AnalyzeCommentRequest:

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from perspective_local.errors import InvalidRequest
 from perspective_local.proto import commentanalyzer_pb2 as ca
 from perspective_local.service import wire
-from perspective_local.service.errors import InvalidRequest
 
 
 def test_relaxed_json_from_the_official_curl_sample() -> None:

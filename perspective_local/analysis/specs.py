@@ -3,7 +3,7 @@
 Each :class:`AnalysisSpec` states one analysis of Kyrychenko et al. (2025) the way the paper
 does: a brms formula, a family, its terms and the sampler settings it reports. ``design()``
 turns the scored responses table into arrays for that spec and one subset; ``fit()`` hands
-them to :mod:`perspective_local.analysis.backend`, the only module that imports PyMC.
+them to :mod:`perspective_local.analysis.sampling`, the only module that imports PyMC.
 
 Every model has random intercepts for users, conversations within users and LLMs,
 ``(1 | user_id/conversation_id) + (1 | model_name)``; PRISM's conversation ids are unique
@@ -242,7 +242,7 @@ def fit(
 ) -> az.InferenceData:
     """Sample the posterior of ``spec`` on ``data``; groups are stamped with provenance."""
     from perspective_local import __version__
-    from perspective_local.analysis import backend
+    from perspective_local.analysis import sampling
 
     options = options or SamplerOptions()
     options = replace(
@@ -252,7 +252,7 @@ def fit(
         chains=options.chains or spec.chains,
         seed=seed_for(options.seed, spec.name, data.subset, str(options.llm_effect)),
     )
-    idata = backend.sample(data, options)
+    idata = sampling.sample(data, options)
     attrs = {
         "perspective_local_version": __version__,
         "analysis": spec.name,

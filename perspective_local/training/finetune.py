@@ -18,8 +18,8 @@ from typing import Literal
 import numpy as np
 import torch
 
-from perspective_local.models.encoder import Encoder
-from perspective_local.models.lora import (
+from perspective_local.models.encoder import Encoder, mean_pool
+from perspective_local.training.lora import (
     DEFAULT_ALPHA,
     DEFAULT_RANK,
     adapter_tensors,
@@ -44,16 +44,6 @@ class FinetuneConfig:
     #: What the heads are refitted on once the encoder has learnt: every train-split text
     #: ("all"; each must be embedded again) or only the fine-tuning sample ("sample").
     refit: Literal["all", "sample"] = "all"
-
-
-def pooled_embeddings(
-    model: torch.nn.Module, ids: torch.Tensor, mask: torch.Tensor
-) -> torch.Tensor:
-    """Mean-pooled, L2-normalised sentence embeddings, as ``Encoder.embed_windows`` computes."""
-    hidden = model(input_ids=ids, attention_mask=mask).last_hidden_state
-    weights = mask.unsqueeze(-1).to(hidden.dtype)
-    mean = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
-    return torch.nn.functional.normalize(mean.float(), dim=1)
 
 
 def masked_soft_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -125,7 +115,8 @@ def finetune_encoder(
             ids = torch.tensor([e.ids for e in encoded], device=device)
             mask = torch.tensor([e.attention_mask for e in encoded], device=device)
             target = torch.from_numpy(targets[index].astype(np.float32)).to(device)
-            loss = masked_soft_loss(heads(pooled_embeddings(model, ids, mask)), target)
+            hidden = model(input_ids=ids, attention_mask=mask).last_hidden_state
+            loss = masked_soft_loss(heads(mean_pool(hidden, mask)), target)
             optimiser.zero_grad()
             loss.backward()  # type: ignore[no-untyped-call]
             optimiser.step()

@@ -2,8 +2,10 @@
 
 Training wraps every ``nn.Linear`` of the encoder in ``LoRALinear``: the pretrained weight stays
 frozen and a rank-``r`` update ``scale * B @ A`` is learned beside it. The artifact stores only
-A and B (``adapters.safetensors``, a few hundred KB). Loading folds the update into the weights
-(``merge_adapters``), so scoring, ONNX export and speed are exactly those of a plain encoder.
+A and B (``adapters.safetensors``, a few hundred KB). At the end of training ``merge_adapters``
+folds them into the model in memory; at load time ``models.encoder.fold_adapters`` does the
+same from the stored file, so scoring, ONNX export and speed are exactly those of a plain
+encoder.
 """
 
 from __future__ import annotations
@@ -74,31 +76,3 @@ def merge_adapters(adapters: Mapping[str, LoRALinear], model: torch.nn.Module) -
         parent_name, _, child = name.rpartition(".")
         parent = model.get_submodule(parent_name) if parent_name else model
         setattr(parent, child, adapter.base)
-
-
-def apply_adapter_tensors(
-    model: torch.nn.Module, tensors: Mapping[str, torch.Tensor], *, alpha: float
-) -> int:
-    """Add stored adapters' updates to ``model``'s linear weights; returns how many layers.
-
-    Raises ``ValueError`` when a stored adapter names a layer the model lacks or has the
-    wrong shape, so a mismatched encoder never scores silently.
-    """
-    names = sorted({key.rsplit(".", 1)[0] for key in tensors})
-    for name in names:
-        a, b = tensors.get(f"{name}.a"), tensors.get(f"{name}.b")
-        if a is None or b is None:
-            raise ValueError(f"Adapter {name!r} lacks its A or B matrix.")
-        try:
-            linear = model.get_submodule(name)
-        except AttributeError:
-            raise ValueError(f"Adapter for {name!r}, which this encoder does not have.") from None
-        if not isinstance(linear, torch.nn.Linear) or linear.weight.shape != (
-            b.shape[0],
-            a.shape[1],
-        ):
-            raise ValueError(f"Adapter {name!r} does not fit the encoder's layer shape.")
-        with torch.no_grad():
-            delta = (b @ a) * (alpha / a.shape[0])
-            linear.weight += delta.to(linear.weight.device, linear.weight.dtype)
-    return len(names)

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from perspective_local.cli_options import BackendsOption, BatchSizeOption, RouteOption
+from perspective_local.cli.options import BackendsOption, BatchSizeOption, RouteOption
 
 _SERVER = "Server"
 _BATCHING = "Batching"

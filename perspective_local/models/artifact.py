@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,28 @@ class ArtifactError(ValueError):
 
 
 @dataclass(frozen=True)
+class AdapterSpec:
+    """LoRA adapters trained on top of the encoder (``training/lora.py``), as the manifest
+    records them: the update of each linear layer is ``(alpha / rank) * B @ A``."""
+
+    rank: int
+    alpha: float
+    file: str = ADAPTERS_FILE
+    sha256: str = ""
+    method: str = "lora"
+
+
+@dataclass(frozen=True)
+class TrainedAdapters:
+    """What fine-tuning hands to ``save_artifact``: the A and B matrices by
+    ``"<module>.a"`` / ``"<module>.b"`` name, with their rank and scale numerator."""
+
+    tensors: Mapping[str, Any]
+    rank: int
+    alpha: float
+
+
+@dataclass(frozen=True)
 class EncoderSpec:
     """Which encoder the heads were trained on, and how it tokenises."""
 
@@ -37,9 +60,19 @@ class EncoderSpec:
     max_length: int
     window_overlap: int
     dimension: int
-    #: LoRA adapters trained on top of the encoder (``lora.py``): ``{"method": "lora",
-    #: "rank", "alpha", "file", "sha256"}``; ``None`` for the plain pretrained encoder.
-    adapters: dict[str, Any] | None = None
+    #: ``None`` for the plain pretrained encoder.
+    adapters: AdapterSpec | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> EncoderSpec:
+        adapters = data.get("adapters")
+        return cls(
+            id=str(data["id"]),
+            max_length=int(data["max_length"]),
+            window_overlap=int(data["window_overlap"]),
+            dimension=int(data["dimension"]),
+            adapters=AdapterSpec(**adapters) if adapters else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -72,14 +105,14 @@ class Manifest:
             return cls(
                 name=str(data["name"]),
                 version=str(data["version"]),
-                encoder=EncoderSpec(**data["encoder"]),
+                encoder=EncoderSpec.from_dict(data["encoder"]),
                 attributes=tuple(data["attributes"]),
                 training_data=dict(data.get("training_data", {})),
                 metrics=dict(data.get("metrics", {})),
                 provenance=dict(data.get("provenance", {})),
                 heads_sha256=str(data.get("heads_sha256", "")),
             )
-        except (KeyError, TypeError) as exc:
+        except (KeyError, TypeError, ValueError) as exc:
             raise ArtifactError(f"Malformed {MANIFEST_FILE}: {exc!r}") from exc
 
 
@@ -101,11 +134,10 @@ def save_artifact(
     weight: np.ndarray,
     bias: np.ndarray,
     *,
-    adapters: dict[str, Any] | None = None,
+    adapters: TrainedAdapters | None = None,
 ) -> Manifest:
     """Write heads (and any encoder adapters) and the manifest to ``directory``.
 
-    ``adapters``: ``{"tensors": {name: tensor}, "rank": r, "alpha": a}`` from fine-tuning.
     Returns the manifest with the files' hashes filled in.
     """
     from safetensors.numpy import save_file
@@ -122,15 +154,14 @@ def save_artifact(
     encoder = manifest.encoder
     adapters_path = directory / ADAPTERS_FILE
     if adapters is not None:
-        tensors = {k: np.ascontiguousarray(v.numpy()) for k, v in adapters["tensors"].items()}
+        tensors = {k: np.ascontiguousarray(v.numpy()) for k, v in adapters.tensors.items()}
         save_file(tensors, str(adapters_path))
-        spec = {"method": "lora", "rank": adapters["rank"], "alpha": adapters["alpha"],
-                "file": ADAPTERS_FILE, "sha256": _sha256(adapters_path)}  # fmt: skip
-        encoder = EncoderSpec(**{**asdict(encoder), "adapters": spec})
+        spec = AdapterSpec(adapters.rank, adapters.alpha, sha256=_sha256(adapters_path))
+        encoder = replace(encoder, adapters=spec)
     elif adapters_path.exists():
         adapters_path.unlink()  # an old run's adapters must not attach to new heads
     digest = _sha256(heads_path)
-    manifest = Manifest(**{**manifest.__dict__, "encoder": encoder, "heads_sha256": digest})
+    manifest = replace(manifest, encoder=encoder, heads_sha256=digest)
     (directory / MANIFEST_FILE).write_text(manifest.to_json(), encoding="utf-8")
     return manifest
 
@@ -147,10 +178,10 @@ def load_adapters(directory: Path, manifest: Manifest) -> dict[str, Any] | None:
         return None
     from safetensors.torch import load_file
 
-    path = Path(directory) / str(spec.get("file", ADAPTERS_FILE))
+    path = Path(directory) / spec.file
     if not path.is_file():
         raise ArtifactError(f"Model directory {directory} has no {path.name}.")
-    if spec.get("sha256") and _sha256(path) != spec["sha256"]:
+    if spec.sha256 and _sha256(path) != spec.sha256:
         raise ArtifactError(f"{path} does not match its manifest: the file was changed or damaged.")
     tensors: dict[str, Any] = load_file(str(path))
     return tensors

@@ -9,16 +9,16 @@ import numpy as np
 import pytest
 import torch
 
-from perspective_local.models.finetune import FinetuneConfig, masked_soft_loss
-from perspective_local.models.io import ADAPTERS_FILE, ArtifactError, load_artifact
-from perspective_local.models.lora import (
+from perspective_local.models.artifact import ADAPTERS_FILE, ArtifactError, load_artifact
+from perspective_local.models.backends.heads import HeadsBackend
+from perspective_local.models.encoder import fold_adapters
+from perspective_local.training.finetune import FinetuneConfig, masked_soft_loss
+from perspective_local.training.lora import (
     adapter_tensors,
     add_adapters,
-    apply_adapter_tensors,
     merge_adapters,
 )
-from perspective_local.models.scorer import Scorer
-from perspective_local.models.train import TrainConfig, finetune_sample, train
+from perspective_local.training.train import TrainConfig, finetune_sample, train
 from tests.conftest import TINY_CORPORA
 
 
@@ -45,16 +45,16 @@ def test_fresh_adapters_change_nothing_and_merging_keeps_trained_outputs() -> No
     torch.testing.assert_close(model(x), adapted)
     # Stored tensors applied to a fresh copy of the base model give the same function.
     fresh = _mlp()
-    assert apply_adapter_tensors(fresh, tensors, alpha=4.0) == 2
+    assert fold_adapters(fresh, tensors, alpha=4.0) == 2
     torch.testing.assert_close(fresh(x), adapted)
 
 
 def test_adapters_for_another_architecture_are_refused() -> None:
     tensors = {"0.a": torch.zeros(2, 7), "0.b": torch.zeros(5, 2)}
     with pytest.raises(ValueError, match="does not fit"):
-        apply_adapter_tensors(_mlp(), tensors, alpha=4.0)
+        fold_adapters(_mlp(), tensors, alpha=4.0)
     with pytest.raises(ValueError, match="does not have"):
-        apply_adapter_tensors(_mlp(), {"9.a": torch.zeros(2, 6), "9.b": torch.zeros(5, 2)},
+        fold_adapters(_mlp(), {"9.a": torch.zeros(2, 6), "9.b": torch.zeros(5, 2)},
                               alpha=4.0)  # fmt: skip
 
 
@@ -78,13 +78,13 @@ def test_finetuned_artifact_scores_with_its_adapters(
     manifest = train(config, progress=lines.append)
     assert any(line.startswith("fine-tuning step") for line in lines)
     spec = manifest.encoder.adapters
-    assert spec is not None and spec["method"] == "lora" and spec["rank"] == 8
+    assert spec is not None and spec.method == "lora" and spec.rank == 8
     assert (tmp_path / "lora" / ADAPTERS_FILE).stat().st_size > 10_000
     assert manifest.provenance["finetune"]["max_texts"] == 64
     assert manifest.metrics["TOXICITY"]["test"]["roc_auc"] > 0.9
     texts = ["You are a worthless idiot.", "Thank you, that was helpful."]
-    tuned = Scorer.load(tmp_path / "lora", device="cpu")
-    frozen = Scorer.load(tiny_model_dir, device="cpu")
+    tuned = HeadsBackend.load(tmp_path / "lora", device="cpu")
+    frozen = HeadsBackend.load(tiny_model_dir, device="cpu")
     embeddings = [s.encoder.embed(texts) for s in (tuned, frozen)]
     assert np.abs(embeddings[0] - embeddings[1]).max() > 1e-3  # the adapters are in use
     toxicity = tuned.score(texts, ["TOXICITY"]).column("TOXICITY")
@@ -96,11 +96,11 @@ def test_finetuned_artifact_scores_with_its_adapters(
     path.write_bytes(bytes(data))
     load_artifact(tmp_path / "lora")  # the heads themselves are intact
     with pytest.raises(ArtifactError, match="does not match its manifest"):
-        Scorer.load(tmp_path / "lora", device="cpu")
+        HeadsBackend.load(tmp_path / "lora", device="cpu")
 
 
 def test_finetune_sample_shares_the_allowance_across_corpora(tiny_corpora: Path) -> None:
-    from perspective_local.models.train import load_training_corpora
+    from perspective_local.training.train import load_training_corpora
 
     config = TrainConfig(data_dir=tiny_corpora, out_dir=Path("."), corpora=TINY_CORPORA)
     corpora = load_training_corpora(config, progress=lambda line: None)

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import torch
 
-from perspective_local.models.encoder import Encoder
+from perspective_local.models.artifact import MANIFEST_FILE, Manifest
+from perspective_local.models.backends.heads import HeadsBackend
+from perspective_local.models.backends.onnx import EXPORT_INFO_FILE
+from perspective_local.models.encoder import Encoder, mean_pool
 from perspective_local.models.heads import LinearHeads
-from perspective_local.models.io import MANIFEST_FILE, Manifest
-from perspective_local.models.onnx_backend import EXPORT_INFO_FILE
-from perspective_local.models.scorer import Scorer
 from perspective_local.models.windows import TOKENIZER_FILE
 
 FP32_FILE = "model.onnx"
@@ -52,21 +52,18 @@ class _Graph(torch.nn.Module):
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         hidden = self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        weights = attention_mask.unsqueeze(-1).to(hidden.dtype)
-        pooled = (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
-        embeddings = torch.nn.functional.normalize(pooled, p=2, dim=1)
-        probabilities: torch.Tensor = self.heads(embeddings)
+        probabilities: torch.Tensor = self.heads(mean_pool(hidden, attention_mask))
         return probabilities
 
 
-def export_onnx(scorer: Scorer, out_dir: Path, *, int8: bool = False) -> ExportInfo:
+def export_onnx(scorer: HeadsBackend, out_dir: Path, *, int8: bool = False) -> ExportInfo:
     """Write ``model.onnx`` (and ``model.int8.onnx`` when ``int8``) for ``scorer`` to ``out_dir``.
 
     The scorer must be on the CPU in float32; the graph then runs anywhere ONNX Runtime
     does (CPU, or CUDA through ``CUDAExecutionProvider``).
     """
     if scorer.encoder.device.type != "cpu":
-        raise ValueError("Export from a CPU scorer: Scorer.load(model_dir, device='cpu').")
+        raise ValueError("Export from a CPU scorer: HeadsBackend.load(model_dir, device='cpu').")
     out_dir.mkdir(parents=True, exist_ok=True)
     graph = _Graph(scorer.encoder, scorer.heads).eval()
     example = torch.ones((2, 8), dtype=torch.long)
@@ -134,7 +131,7 @@ def quantize_int8(source: Path, target: Path) -> None:
         logging.disable(logging.NOTSET)
 
 
-def _copy_model_files(scorer: Scorer, out_dir: Path) -> None:
+def _copy_model_files(scorer: HeadsBackend, out_dir: Path) -> None:
     manifest: Manifest = scorer.manifest
     (out_dir / MANIFEST_FILE).write_text(manifest.to_json(), encoding="utf-8")
     for name in (TOKENIZER_FILE, "config.json"):

@@ -1,4 +1,4 @@
-"""Build the PyMC model for a :class:`~perspective_local.analysis.models.Design` and sample it.
+"""Build the PyMC model for a :class:`~perspective_local.analysis.specs.Design` and sample it.
 
 The only module that imports PyMC. One builder covers every analysis. Mirroring's seven
 outcomes share a design matrix and each gets its own intercept, coefficients, random
@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from perspective_local.analysis.models import (
+from perspective_local.analysis.specs import (
     PAPER_PRIOR_SD,
     RANDOM_EFFECTS,
     Design,
@@ -189,7 +189,7 @@ def _outcome_data(
 
 
 def sample(data: Design, options: SamplerOptions) -> az.InferenceData:
-    """Sample ``data``'s model; draws/tune/chains must be set (``models.fit`` fills them).
+    """Sample ``data``'s model; draws/tune/chains must be set (``specs.fit`` fills them).
 
     Several outcomes (mirroring) share no parameters, so each is sampled on its own from
     one compiled model with the outcome swapped in, and the posteriors are joined along

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from perspective_local.cli_options import (
+from perspective_local.cli.options import (
     BackendsOption,
     BatchSizeOption,
     ConfigOption,
@@ -59,7 +59,8 @@ def list_models(
     config: ConfigOption = None,
 ) -> None:
     """Detoxify releases that `models pull` knows, and whether each is in the cache."""
-    from perspective_local.models.detoxify_backend import RELEASES, SUMS_FILE, release_dir
+    from perspective_local.models.backends.detoxify import SUMS_FILE
+    from perspective_local.models.backends.detoxify_releases import RELEASES, release_dir
 
     settings = _settings(config, cache_dir=cache_dir)
     rows = [
@@ -101,8 +102,8 @@ def pull(
     The only command that uses the network. An interrupted download resumes when run
     again; a file whose checksum does not match is deleted and the command fails.
     """
-    from perspective_local.models.detoxify_backend import pull as pull_release
-    from perspective_local.models.download import DownloadError
+    from perspective_local.download import DownloadError
+    from perspective_local.models.backends.detoxify_releases import pull as pull_release
 
     settings = _settings(config, cache_dir=cache_dir, download_mirror=mirror)
     try:
@@ -159,22 +160,22 @@ def export_onnx(
     config: ConfigOption = None,
 ) -> None:
     """Export the encoder with every head to one ONNX graph (dynamic batch and length)."""
-    from perspective_local.models.onnx_export import export_onnx as export
+    from perspective_local.models.backends.heads import HeadsBackend
+    from perspective_local.models.backends.onnx_export import export_onnx as export
     from perspective_local.models.routing import onnx_dir
-    from perspective_local.models.scorer import Scorer
 
     settings = _settings(config, model_dir=model_dir)
     target = out or onnx_dir(settings)
-    scorer = Scorer.load(settings.model_dir, device="cpu")
+    scorer = HeadsBackend.load(settings.model_dir, device="cpu")
     info = export(scorer, target, int8=int8)
     typer.echo(f"exported {info.model_version} to {target}: {', '.join(info.files.values())}")
     if check:
-        from perspective_local.models.onnx_backend import OnnxScorer
+        from perspective_local.models.backends.onnx import OnnxBackend
 
         texts = [_CHECK_TEXT, "Thank you for explaining; I had not thought of it that way."]
         reference = scorer.score(texts).values
         for precision in info.files:
-            gap = abs(OnnxScorer(target, precision=precision, device="cpu").score(texts).values
+            gap = abs(OnnxBackend(target, precision=precision, device="cpu").score(texts).values
                       - reference).max()  # fmt: skip
             typer.echo(f"{precision}: largest difference from torch {gap:.2e}")
 
@@ -224,15 +225,15 @@ def evaluate(
     import os
     import sys
 
-    from perspective_local.models.evaluation import (
+    from perspective_local.evaluation.suite import (
         EvaluationDataError,
         load_labelled_jsonl,
         reliability_plot,
         suite_sets,
     )
-    from perspective_local.models.evaluation import evaluate as run_evaluation
-    from perspective_local.models.io import DEFAULT_MODEL_DIR, load_manifest
-    from perspective_local.models.routing import load_scorer
+    from perspective_local.evaluation.suite import evaluate as run_evaluation
+    from perspective_local.models.artifact import DEFAULT_MODEL_DIR, load_manifest
+    from perspective_local.models.routing import load_backend
 
     settings = _settings(
         config,
@@ -257,7 +258,7 @@ def evaluate(
         ignored = manifest.provenance.get("ignored_labels", {})
         sets.update(suite_sets(settings.data_dir, manifest.training_data, ignored))
     try:
-        backend = load_scorer(settings)
+        backend = load_backend(settings)
     except (ValueError, FileNotFoundError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -282,7 +283,7 @@ def evaluate(
     _print_evaluation(result)
     typer.echo(f"wrote {out / 'metrics.json'} and {len(result.sets)} reliability plots")
     if model_card:
-        from perspective_local.models.model_card import render_model_card
+        from perspective_local.evaluation.model_card import render_model_card
 
         command = "perspective-local " + " ".join(sys.argv[1:])
         model_card.parent.mkdir(parents=True, exist_ok=True)

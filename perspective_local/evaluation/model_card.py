@@ -10,12 +10,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from perspective_local.models.evaluation import (
+from perspective_local.evaluation.suite import (
     HUMAN_COMMENTS_SET,
     POOLED_SET,
     Evaluation,
 )
-from perspective_local.models.io import Manifest
+from perspective_local.models.artifact import Manifest
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ def _overview(manifest: Manifest) -> list[str]:
     encoder = manifest.encoder
     adapters = encoder.adapters
     tuned = (
-        f"fine-tuned with LoRA adapters (rank {adapters['rank']} on every linear layer, "
+        f"fine-tuned with LoRA adapters (rank {adapters.rank} on every linear layer, "
         "folded into the weights at load)"
         if adapters
         else "frozen"

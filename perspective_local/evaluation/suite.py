@@ -25,16 +25,16 @@ from typing import Any
 
 import numpy as np
 
+from perspective_local.evaluation.metrics import attribute_metrics, roc_auc
 from perspective_local.models.attributes import ATTRIBUTE_NAMES, get_attribute
 from perspective_local.models.backend import Backend
-from perspective_local.models.corpora import (
+from perspective_local.training.corpora import (
     CORPORA,
     LabelledText,
     drop_labels,
     load_corpus,
     split_of,
 )
-from perspective_local.models.metrics import attribute_metrics, roc_auc
 
 #: Corpora in the built-in suite: every training and diagnostic corpus, and the chat domain set.
 SUITE_CORPORA: tuple[str, ...] = tuple(CORPORA)

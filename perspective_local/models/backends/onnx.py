@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from perspective_local.models.artifact import ArtifactError, load_manifest
 from perspective_local.models.backend import WindowedBackend
-from perspective_local.models.io import ArtifactError, load_manifest
 from perspective_local.models.windows import Windower
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ def providers_for(device: str, available: Sequence[str]) -> list[str]:
     return ["CUDAExecutionProvider", *cpu] if has_cuda else cpu
 
 
-class OnnxScorer(WindowedBackend):
+class OnnxBackend(WindowedBackend):
     """An exported artifact on ONNX Runtime, with the ``Backend`` interface."""
 
     kind = "onnx"

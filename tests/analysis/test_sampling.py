@@ -1,6 +1,6 @@
 """The sampled parametrisation is a change of variables, not a different model.
 
-``backend.build_model`` samples the grand mean, zero-sum random intercepts and QR-rotated
+``sampling.build_model`` samples the grand mean, zero-sum random intercepts and QR-rotated
 coefficients. On a small data set where the priors still matter, its posterior must match
 the textbook parametrisation of the same model (``Intercept ~ StudentT``, ``b ~ Normal``,
 random intercepts ``Normal(0, sd)``), sampled by the same sampler.
@@ -14,8 +14,8 @@ import arviz as az
 import numpy as np
 import pytest
 
-from perspective_local.analysis import backend
-from perspective_local.analysis.models import RANDOM_EFFECTS, Design, SamplerOptions
+from perspective_local.analysis import sampling
+from perspective_local.analysis.specs import RANDOM_EFFECTS, Design, SamplerOptions
 
 DRAWS = 1000
 CHAINS = 4
@@ -55,8 +55,8 @@ def _direct_model(data: Design, options: SamplerOptions):  # type: ignore[no-unt
 
     y = data.y[:, 0]
     x = data.x - data.x.mean(axis=0)
-    location, scale = backend._prior_location_scale(y, gaussian=True)
-    b_sd = backend._coefficient_prior_sd(data, y, options)
+    location, scale = sampling._prior_location_scale(y, gaussian=True)
+    b_sd = sampling._coefficient_prior_sd(data, y, options)
     with pm.Model() as model:
         intercept = pm.StudentT("Intercept", nu=3, mu=location, sigma=scale)
         b = pm.Normal("b", 0.0, b_sd, shape=len(data.terms))
@@ -75,7 +75,7 @@ def test_reparametrised_model_has_the_direct_models_posterior() -> None:
 
     data = _design(np.random.default_rng(3))
     options = SamplerOptions(draws=DRAWS, tune=DRAWS, chains=CHAINS, seed=1, priors="weak")
-    ours = backend.sample(data, options).posterior
+    ours = sampling.sample(data, options).posterior
     compiled = nutpie.compile_pymc_model(_direct_model(data, options))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -109,7 +109,7 @@ def _iqr(draws) -> float:  # type: ignore[no-untyped-def]
 def test_constant_or_collinear_terms_are_named() -> None:
     data = _design(np.random.default_rng(4), constant_column=True)
     with pytest.raises(ValueError, match=r"terms \['C'\] are constant or collinear"):
-        backend.build_model(data, SamplerOptions())
+        sampling.build_model(data, SamplerOptions())
 
 
 def test_pymc_sampler_fits_the_same_model_and_keeps_the_log_likelihood() -> None:
@@ -118,7 +118,7 @@ def test_pymc_sampler_fits_the_same_model_and_keeps_the_log_likelihood() -> None
     options = SamplerOptions(
         draws=300, tune=300, chains=2, cores=1, seed=5, sampler="pymc", log_likelihood=True
     )
-    idata = backend.sample(data, options)
+    idata = sampling.sample(data, options)
     assert idata.posterior.attrs["sampler"] == "pymc"
     assert set(idata.posterior.data_vars) == {
         "Intercept", "b", "sigma", "sd_user", "sd_conversation", "sd_llm",

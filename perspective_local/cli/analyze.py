@@ -12,13 +12,13 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 
-from perspective_local.cli_options import (
+from perspective_local.cli.options import (
     EXIT_REJECTED,
     EXIT_UNAVAILABLE,
     ApiKeyOption,
     ServerOption,
 )
-from perspective_local.cli_options import EXIT_USAGE as EXIT_BAD_INPUT
+from perspective_local.cli.options import EXIT_USAGE as EXIT_BAD_INPUT
 
 _err = Console(stderr=True)
 
@@ -138,9 +138,9 @@ def analyze(
     api_key: ApiKeyOption = None,
 ) -> None:
     """Fit the constructive-interactions analyses on PRISM and write tables, report and figures."""
-    from perspective_local.analysis.models import SamplerOptions
     from perspective_local.analysis.prism import PrismSchemaError
     from perspective_local.analysis.scores import ScoresError
+    from perspective_local.analysis.specs import SamplerOptions
     from perspective_local.analysis.study import run_study
     from perspective_local.client import NotReady, Overloaded, PerspectiveError
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from perspective_local.models.io import (
+from perspective_local.models.artifact import (
     DEFAULT_MODEL_DIR,
     HEADS_FILE,
     MANIFEST_FILE,

@@ -4,10 +4,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from perspective_local.models.artifact import MANIFEST_FILE, load_artifact
 from perspective_local.models.attributes import HEADS_ATTRIBUTES
-from perspective_local.models.corpora import split_of
-from perspective_local.models.io import MANIFEST_FILE, load_artifact
-from perspective_local.models.train import (
+from perspective_local.training.corpora import split_of
+from perspective_local.training.train import (
     EmbeddingCache,
     TrainConfig,
     fit_logistic,

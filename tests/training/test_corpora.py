@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from perspective_local.models.attributes import ATTRIBUTE_NAMES
-from perspective_local.models.corpora import CORPORA, LabelledText, load_corpus, split_of
+from perspective_local.training.corpora import CORPORA, LabelledText, load_corpus, split_of
 
 TOX = "TOXICITY"
 SEVERE = "SEVERE_TOXICITY"
@@ -752,7 +752,7 @@ def test_chat_domain_set_labels_every_bridging_attribute(tmp_path: Path) -> None
 
 
 def test_seed_set_errors_name_the_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import perspective_local.models.corpora as corpora
+    import perspective_local.training.corpora as corpora
 
     (tmp_path / "affinity.jsonl").write_text('{"id": "a", "text": "x", "labels": {}}\n{oops\n')
     monkeypatch.setattr(corpora, "SEED_DATA_DIR", tmp_path)

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from perspective_local import __version__
-from perspective_local.cli_options import (
+from perspective_local.cli.options import (
     EXIT_REJECTED,
     EXIT_UNAVAILABLE,
     EXIT_USAGE,
@@ -143,7 +143,7 @@ def score(
     except (RecordError, UnknownAttributeError, ValueError) as exc:
         raise fail(str(exc)) from None
 
-    from perspective_local.service.errors import NotReady, Overloaded, PerspectiveError
+    from perspective_local.errors import NotReady, Overloaded, PerspectiveError
 
     backend = _score_backend(settings, server, api_key)
     try:
@@ -175,7 +175,7 @@ def _report_skipped(bad: object) -> None:
 
 def _score_backend(settings: Settings, server: str | None, api_key: str | None) -> Any:
     """The in-process model, or a client of the server at ``server``; exits on failure."""
-    from perspective_local.service.errors import NotReady, PerspectiveError
+    from perspective_local.errors import NotReady, PerspectiveError
 
     if server:
         from perspective_local.client._client import ServerBackend
@@ -227,7 +227,7 @@ def attributes(
 @app.command()
 def version() -> None:
     """Print the package version and the default model's version."""
-    from perspective_local.models.io import DEFAULT_MODEL_DIR, ArtifactError, load_manifest
+    from perspective_local.models.artifact import DEFAULT_MODEL_DIR, ArtifactError, load_manifest
 
     typer.echo(f"perspective-local {__version__}")
     try:
@@ -299,10 +299,10 @@ def train(
     """
     import sys
 
-    from perspective_local.models.corpora import CORPORA
-    from perspective_local.models.finetune import FinetuneConfig
-    from perspective_local.models.train import DEFAULT_CORPORA, TrainConfig
-    from perspective_local.models.train import train as train_heads
+    from perspective_local.training.corpora import CORPORA
+    from perspective_local.training.finetune import FinetuneConfig
+    from perspective_local.training.train import DEFAULT_CORPORA, TrainConfig
+    from perspective_local.training.train import train as train_heads
 
     settings = load_settings(config, device=device, data_dir=data_dir, batch_size=batch_size)
     names = tuple(c.strip() for c in corpora.split(",")) if corpora else DEFAULT_CORPORA
@@ -341,9 +341,9 @@ def train(
 
 def _register_subcommands() -> None:
     # Each sub-package owns its commands; registering imports only their CLI modules.
-    from perspective_local.analysis.cli import register as register_analysis
-    from perspective_local.models.cli import register as register_models
-    from perspective_local.service.cli import register as register_serve
+    from perspective_local.cli.analyze import register as register_analysis
+    from perspective_local.cli.models import register as register_models
+    from perspective_local.cli.serve import register as register_serve
 
     register_serve(app)
     register_models(app)

@@ -26,8 +26,11 @@ from typing import Any, Literal
 import numpy as np
 
 from perspective_local import __version__
+from perspective_local.evaluation.metrics import attribute_metrics, log_loss
+from perspective_local.models.artifact import EncoderSpec, Manifest, TrainedAdapters, save_artifact
 from perspective_local.models.attributes import HEADS_ATTRIBUTES
-from perspective_local.models.corpora import (
+from perspective_local.models.encoder import DEFAULT_ENCODER_ID, Encoder
+from perspective_local.training.corpora import (
     CORPORA,
     VALIDATION_SHARE,
     LabelledText,
@@ -36,10 +39,7 @@ from perspective_local.models.corpora import (
     load_corpus,
     split_of,
 )
-from perspective_local.models.encoder import DEFAULT_ENCODER_ID, Encoder
-from perspective_local.models.finetune import FinetuneConfig
-from perspective_local.models.io import EncoderSpec, Manifest, save_artifact
-from perspective_local.models.metrics import attribute_metrics, log_loss
+from perspective_local.training.finetune import FinetuneConfig
 
 #: Corpora the default model trains on. ETHOS (GPL) and the diagnostic sets (HateCheck,
 #: the Jigsaw IBM sample) are left out; evaluation uses the diagnostic ones. The hand-written
@@ -300,9 +300,9 @@ def train(config: TrainConfig, *, progress: Callable[[str], None] = print) -> Ma
         )
     encoder = Encoder(device=config.device)
     weight, bias, metrics = fit_heads(corpora, encoder, DEFAULT_ENCODER_ID, config, progress)
-    adapters: dict[str, Any] | None = None
+    adapters: TrainedAdapters | None = None
     if config.finetune is not None:
-        from perspective_local.models.finetune import finetune_encoder
+        from perspective_local.training.finetune import finetune_encoder
 
         sample = finetune_sample(corpora, config.finetune.max_texts, config.seed)
         targets = label_matrix(sample, HEADS_ATTRIBUTES)
@@ -310,8 +310,7 @@ def train(config: TrainConfig, *, progress: Callable[[str], None] = print) -> Ma
             encoder, [t.text for t in sample], targets, weight, bias, config.finetune,
             progress=progress,
         )  # fmt: skip
-        adapters = {"tensors": tensors, "rank": config.finetune.rank,
-                    "alpha": config.finetune.alpha}  # fmt: skip
+        adapters = TrainedAdapters(tensors, config.finetune.rank, config.finetune.alpha)
         kept = {id(t) for t in sample}
         refit = {
             name: [t for t in rows if config.finetune.refit == "all" or id(t) in kept

@@ -12,8 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from perspective_local.cli import app
-from perspective_local.models.corpora import CORPORA, load_corpus, split_of
-from perspective_local.models.evaluation import (
+from perspective_local.evaluation.metrics import attribute_metrics, expected_calibration_error
+from perspective_local.evaluation.suite import (
     HUMAN_COMMENTS_SET,
     POOLED_SET,
     EvaluationDataError,
@@ -25,7 +25,7 @@ from perspective_local.models.evaluation import (
     load_labelled_jsonl,
     suite_sets,
 )
-from perspective_local.models.metrics import attribute_metrics, expected_calibration_error
+from perspective_local.training.corpora import CORPORA, load_corpus, split_of
 from tests.conftest import TINY_CORPORA, write_tiny_corpora
 
 
