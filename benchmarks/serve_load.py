@@ -3,7 +3,7 @@
 Starts the server in a subprocess (the load generator runs here, on the same machine),
 drives unary AnalyzeComment and ScoreBatch over gRPC, and compares with the in-process
 throughput of the same model on the same texts, measured in the same run. It then starts
-a second server with max_batch_size=1 and max_wait_ms=0 (one request, one forward pass)
+a second server with max_batch_texts=1 and max_wait_ms=0 (one request, one forward pass)
 to show what dynamic batching buys.
 
     python benchmarks/serve_load.py                 # CPU or GPU, whatever "auto" picks
@@ -154,7 +154,7 @@ def main() -> None:
         "--batch-size", type=int, default=32, help="windows per forward pass (both sides)"
     )
     parser.add_argument(
-        "--max-batch-size", type=int, default=128, help="server: most texts per model call"
+        "--max-batch-texts", type=int, default=128, help="server: most texts per model call"
     )
     parser.add_argument("--score-batch", type=int, default=32, help="texts per ScoreBatch call")
     parser.add_argument("--concurrency", default="1,16,64")
@@ -167,10 +167,10 @@ def main() -> None:
           f"(batch_size {args.batch_size})")  # fmt: skip
 
     env = {"PERSPECTIVE_LOCAL_DEVICE": args.device,
-           "PERSPECTIVE_LOCAL_BATCH_SIZE": str(args.batch_size),
-           "PERSPECTIVE_LOCAL_MAX_BATCH_SIZE": str(args.max_batch_size),
+           "PERSPECTIVE_LOCAL_FORWARD_BATCH_WINDOWS": str(args.batch_size),
+           "PERSPECTIVE_LOCAL_MAX_BATCH_TEXTS": str(args.max_batch_texts),
         # Room for every ScoreBatch call in flight at the top concurrency (no 429s).
-        "PERSPECTIVE_LOCAL_MAX_QUEUE": str(max(1024, max(levels) * args.score_batch))}  # fmt: skip
+        "PERSPECTIVE_LOCAL_MAX_ADMITTED_TEXTS": str(max(1024, max(levels) * args.score_batch))}  # fmt: skip
     server, target = start_server(env)
     try:
         cells = []
@@ -182,10 +182,10 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(30)
-    title = f"batched server (max_batch_size {args.max_batch_size}, batch_size {args.batch_size})"
+    title = f"batched server (max_batch_texts {args.max_batch_texts}, batch_size {args.batch_size})"
     table(title, cells, reference)
 
-    unbatched_env = {**env, "PERSPECTIVE_LOCAL_MAX_BATCH_SIZE": "1",
+    unbatched_env = {**env, "PERSPECTIVE_LOCAL_MAX_BATCH_TEXTS": "1",
                      "PERSPECTIVE_LOCAL_MAX_WAIT_MS": "0"}  # fmt: skip
     server, target = start_server(unbatched_env)
     try:
@@ -194,7 +194,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(30)
-    table("one request, one forward (max_batch_size 1, max_wait_ms 0)", single, reference)
+    table("one request, one forward (max_batch_texts 1, max_wait_ms 0)", single, reference)
 
     top = max(levels)
     batched = next(c for c in cells if c.method == "AnalyzeComment" and c.concurrency == top)

@@ -12,12 +12,19 @@ import dataclasses
 import os
 import re
 import tomllib
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 ENV_PREFIX = "PERSPECTIVE_LOCAL_"
+#: Keys renamed so that they carry their units: still read, with a warning naming the new key.
+RENAMED = {
+    "batch_size": "forward_batch_windows",
+    "max_batch_size": "max_batch_texts",
+    "max_queue": "max_admitted_texts",
+}
 #: Environment variable naming the TOML settings file.
 CONFIG_ENV = ENV_PREFIX + "CONFIG"
 _DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
@@ -45,8 +52,8 @@ class Settings:
     model_dir: Path | None = None
     #: ``auto`` (CUDA when present, else CPU), ``cpu``, ``cuda`` or ``cuda:N``.
     device: str = "auto"
-    #: Windows per forward pass; ``None``: 32 on a CPU, sized from free memory on a GPU.
-    batch_size: int | None = None
+    #: Token windows per forward pass; ``None``: 32 on a CPU, sized from free memory on a GPU.
+    forward_batch_windows: int | None = None
     #: Labelled corpora for training (the folder holding c3/, davidson/, ...).
     data_dir: Path = Path("../shared/data")
     #: Embedding cache and downloaded weights.
@@ -78,12 +85,13 @@ class Settings:
     #: REST/JSON port; 0 picks a free port.
     http_port: int = 8080
     #: Most texts coalesced into one model call. The backend sorts them by length and scores
-    #: them in forward passes of ``batch_size`` windows, so a call of many texts pads little.
-    max_batch_size: int = 128
+    #: them in forward passes of ``forward_batch_windows`` windows, so a call of many texts
+    #: pads little.
+    max_batch_texts: int = 128
     #: How long the batcher waits for a batch to fill before running a partial one.
     max_wait_ms: float = 2.0
     #: Most texts admitted (queued or being scored) at once; beyond it requests get 429.
-    max_queue: int = 1024
+    max_admitted_texts: int = 1024
     #: Largest comment accepted, in UTF-8 bytes (Perspective's limit is 20 KB).
     max_comment_bytes: int = 20480
     #: Accepted API keys; empty means keys are not checked. Env/flag: comma-separated.
@@ -92,8 +100,10 @@ class Settings:
     def __post_init__(self) -> None:
         if not _DEVICE.match(self.device):
             raise SettingsError(f"device: {self.device!r} is not auto, cpu, cuda or cuda:N")
-        if self.batch_size is not None and self.batch_size < 1:
-            raise SettingsError(f"batch_size: must be at least 1, not {self.batch_size}")
+        if self.forward_batch_windows is not None and self.forward_batch_windows < 1:
+            raise SettingsError(
+                f"forward_batch_windows: must be at least 1, not {self.forward_batch_windows}"
+            )
         if self.log_level not in LOG_LEVELS:
             raise SettingsError(f"log_level: {self.log_level!r} is not one of {LOG_LEVELS}")
         if self.log_format not in LOG_FORMATS:
@@ -118,16 +128,16 @@ class Settings:
         for name in ("grpc_port", "http_port"):
             if not 0 <= getattr(self, name) <= 65535:
                 raise SettingsError(f"{name}: {getattr(self, name)} is not a port (0-65535)")
-        for name in ("max_batch_size", "max_queue", "max_comment_bytes"):
+        for name in ("max_batch_texts", "max_admitted_texts", "max_comment_bytes"):
             if getattr(self, name) < 1:
                 raise SettingsError(f"{name}: must be at least 1, not {getattr(self, name)}")
         if self.max_wait_ms < 0:
             raise SettingsError(f"max_wait_ms: must not be negative, not {self.max_wait_ms}")
-        if self.max_queue < self.max_batch_size:
+        if self.max_admitted_texts < self.max_batch_texts:
             # A queue smaller than one batch could never fill a batch: refuse at startup.
             raise SettingsError(
-                f"max_queue ({self.max_queue}) must be at least max_batch_size "
-                f"({self.max_batch_size})"
+                f"max_admitted_texts ({self.max_admitted_texts}) must be at least max_batch_texts "
+                f"({self.max_batch_texts})"
             )
 
     @classmethod
@@ -144,6 +154,13 @@ class Settings:
         path = config_file or (Path(environ[CONFIG_ENV]) if environ.get(CONFIG_ENV) else None)
         if path is not None:
             values.update(_read_file(path))
+        for old, new in RENAMED.items():
+            raw = environ.get(ENV_PREFIX + old.upper())
+            if raw and not environ.get(ENV_PREFIX + new.upper()):
+                _warn_renamed(
+                    f"environment {ENV_PREFIX}{old.upper()}", f"{ENV_PREFIX}{new.upper()}"
+                )
+                values[new] = _convert(new, raw, f"environment {ENV_PREFIX}{old.upper()}")
         for f in fields(cls):
             raw = environ.get(ENV_PREFIX + f.name.upper())
             if raw is not None and raw != "":
@@ -171,6 +188,22 @@ class Settings:
         return values
 
 
+def _warn_renamed(old: str, new: str) -> None:
+    warnings.warn(f"{old} is deprecated; use {new} instead.", FutureWarning, stacklevel=4)
+
+
+def _renamed(values: dict[str, Any], source: str) -> dict[str, Any]:
+    """``values`` with renamed keys under their new names (the new name wins when both are
+    given), warning once for each old key."""
+    out = dict(values)
+    for old, new in RENAMED.items():
+        if old in out:
+            _warn_renamed(f"{old} in {source}", new)
+            value = out.pop(old)
+            out.setdefault(new, value)
+    return out
+
+
 def _read_file(path: Path) -> dict[str, Any]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -179,7 +212,7 @@ def _read_file(path: Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"Settings file {path} is not valid TOML: {exc}") from exc
     # Accept a bare file or one with a [perspective_local] table (pyproject-style).
-    table = data.get("perspective_local", data)
+    table = _renamed(data.get("perspective_local", data), f"settings file {path}")
     known = {f.name for f in fields(Settings)}
     unknown = sorted(set(table) - known)
     if unknown:
@@ -190,7 +223,14 @@ def _read_file(path: Path) -> dict[str, Any]:
     return {k: _convert(k, v, f"file {path}") for k, v in table.items()}
 
 
-_INTS = ("batch_size", "grpc_port", "http_port", "max_batch_size", "max_queue", "max_comment_bytes")
+_INTS = (
+    "forward_batch_windows",
+    "grpc_port",
+    "http_port",
+    "max_batch_texts",
+    "max_admitted_texts",
+    "max_comment_bytes",
+)
 
 
 def _convert(name: str, value: Any, source: str) -> Any:

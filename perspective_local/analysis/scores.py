@@ -28,6 +28,8 @@ from perspective_local.analysis.terms import (
 if TYPE_CHECKING:
     import pandas as pd
 
+    from perspective_local.settings import Settings
+
 ScoreLookup = Mapping[str, Mapping[str, float]]
 #: Examples of unscored texts an error message shows.
 MAX_EXAMPLES = 3
@@ -100,14 +102,13 @@ def _check_scores(scores: Mapping[str, object], where: str) -> dict[str, float]:
     return clean
 
 
-def score_in_process(
-    texts: Sequence[str], *, device: str | None = None, batch_size: int = 32
-) -> Scores:
-    """Score texts with the local model through the client (imports torch lazily)."""
+def score_in_process(texts: Sequence[str], *, settings: Settings | None = None) -> Scores:
+    """Score texts in-process with the model ``settings`` configure (default: the packaged
+    one), through the client (imports torch lazily)."""
     from perspective_local.client.local import score_texts
 
     results, version = score_texts(
-        texts, list(REQUIRED_PERSPECTIVE), device=device, batch_size=batch_size, progress=True
+        texts, list(REQUIRED_PERSPECTIVE), settings=settings, progress=True
     )
     return _checked(texts, results, version)
 

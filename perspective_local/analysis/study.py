@@ -29,6 +29,8 @@ from perspective_local.analysis.scores import (
 if TYPE_CHECKING:
     import pandas as pd
 
+    from perspective_local.settings import Settings
+
 Say = Callable[[str], None]
 #: The analysis whose all-data fit is refitted without ``(1 | model_name)`` for ELPD-LOO.
 LOO_ANALYSES = ("choice", "score")
@@ -61,7 +63,7 @@ def load_scored(
     scores_file: Path | None,
     allow_missing_scores: bool = False,
     highest: HighestRule = "chosen",
-    device: str | None = None,
+    settings: Settings | None = None,
     server: str | None = None,
     api_key: str | None = None,
     say: Say = print,
@@ -86,7 +88,7 @@ def load_scored(
             scores = score_through_server(texts, server, api_key=api_key)
         else:
             say(f"scoring {len(texts):,} texts in-process")
-            scores = score_in_process(texts, device=device)
+            scores = score_in_process(texts, settings=settings)
     table = attach_scores(data, scores, allow_missing=allow_missing_scores)
     provenance = {
         "prism_files_sha256": files_hash(list(data.files.values())),
@@ -107,7 +109,7 @@ def run_study(
     allow_missing_scores: bool = False,
     highest: HighestRule = "chosen",
     figures: bool = True,
-    device: str | None = None,
+    settings: Settings | None = None,
     server: str | None = None,
     api_key: str | None = None,
     say: Say = print,
@@ -119,7 +121,7 @@ def run_study(
     out.mkdir(parents=True, exist_ok=True)
     table, users, load_report, provenance = load_scored(
         prism_dir, scores_file=scores_file, allow_missing_scores=allow_missing_scores,
-        highest=highest, device=device, server=server, api_key=api_key, say=say,
+        highest=highest, settings=settings, server=server, api_key=api_key, say=say,
     )  # fmt: skip
     results: list[reports.FitResult] = []
     loo_tables: dict[str, pd.DataFrame] = {}

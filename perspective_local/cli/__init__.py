@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -31,6 +31,9 @@ from perspective_local.cli.options import (
     ServerOption,
 )
 from perspective_local.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from perspective_local.models.backend import Backend
 
 app = typer.Typer(
     name="perspective-local",
@@ -122,8 +125,8 @@ def score(
     from perspective_local.models.attributes import UnknownAttributeError, resolve_attributes
 
     settings = load_settings(
-        config, device=device, model_dir=model_dir, batch_size=batch_size, backends=backends,
-        routes=",".join(route) if route else None,
+        config, device=device, model_dir=model_dir, forward_batch_windows=batch_size,
+        backends=backends, routes=",".join(route) if route else None,
     )  # fmt: skip
     if chunk_size < 1:
         raise fail("--chunk-size must be at least 1")
@@ -137,6 +140,7 @@ def score(
             text_field=text_field,
             id_field=id_field,
             on_bad_record="fail" if fail_fast else "skip",
+            forward_batch_windows=settings.forward_batch_windows,
             chunk_size=chunk_size,
         )
         total = total_records(job)
@@ -173,7 +177,7 @@ def _report_skipped(bad: object) -> None:
     err.print(f"[yellow]skipped[/yellow] {bad}", highlight=False)
 
 
-def _score_backend(settings: Settings, server: str | None, api_key: str | None) -> Any:
+def _score_backend(settings: Settings, server: str | None, api_key: str | None) -> Backend:
     """The in-process model, or a client of the server at ``server``; exits on failure."""
     from perspective_local.errors import NotReady, PerspectiveError
 
@@ -181,17 +185,17 @@ def _score_backend(settings: Settings, server: str | None, api_key: str | None) 
         from perspective_local.client._client import ServerBackend
 
         try:
-            backend: Any = ServerBackend(server, api_key=api_key)
-            err.print(f"model {backend.model_version} on {backend.device}", highlight=False)
+            remote = ServerBackend(server, api_key=api_key)
+            err.print(f"model {remote.model_version} on {remote.device}", highlight=False)
         except NotReady as exc:
             raise fail(f"server {server} is unreachable: {exc}", EXIT_UNAVAILABLE) from None
         except PerspectiveError as exc:
             raise fail(f"server {server}: {exc}", EXIT_REJECTED) from None
-        return backend
-    from perspective_local.client.local import LocalBackend
+        return remote
+    from perspective_local.client.local import load_local_backend
 
     try:
-        backend = LocalBackend.from_settings(settings)
+        backend = load_local_backend(settings)
     except (ValueError, FileNotFoundError) as exc:
         raise fail(str(exc)) from None
     err.print(f"model {backend.model_version} on {backend.device}", highlight=False)
@@ -304,7 +308,9 @@ def train(
     from perspective_local.training.train import DEFAULT_CORPORA, TrainConfig
     from perspective_local.training.train import train as train_heads
 
-    settings = load_settings(config, device=device, data_dir=data_dir, batch_size=batch_size)
+    settings = load_settings(
+        config, device=device, data_dir=data_dir, forward_batch_windows=batch_size
+    )
     names = tuple(c.strip() for c in corpora.split(",")) if corpora else DEFAULT_CORPORA
     if source_weighting not in ("none", "sqrt", "equal"):
         raise fail(f"--source-weighting must be none, sqrt or equal, not {source_weighting!r}")
@@ -322,7 +328,7 @@ def train(
         seed=seed,
         source_weighting=source_weighting,  # type: ignore[arg-type]
         device=settings.device,
-        batch_size=settings.batch_size or TrainConfig.batch_size,
+        batch_size=settings.forward_batch_windows or TrainConfig.batch_size,
         command="perspective-local " + " ".join(sys.argv[1:]),
         # The name is stamped on every score: a fine-tuned encoder must not pass for the plain one.
         name="minilm-l6-lora" if finetune else TrainConfig.name,

@@ -143,6 +143,7 @@ def analyze(
     from perspective_local.analysis.specs import SamplerOptions
     from perspective_local.analysis.study import run_study
     from perspective_local.client import NotReady, Overloaded, PerspectiveError
+    from perspective_local.settings import Settings
 
     if sampler not in ("auto", "nutpie", "pymc"):
         raise typer.BadParameter(
@@ -165,7 +166,8 @@ def analyze(
             prism_dir, out, scores_file=scores, analyses=_split(analyses), subsets=_split(subsets),
             options=options, loo=loo, allow_missing_scores=allow_missing_scores, say=_say,
             highest=highest,  # type: ignore[arg-type]
-            figures=figures, device=device, server=server, api_key=api_key,
+            figures=figures, settings=Settings.load(device=device), server=server,
+            api_key=api_key,
         )  # fmt: skip
     except (FileNotFoundError, PrismSchemaError, ScoresError, ValueError) as exc:
         _fail(str(exc), EXIT_BAD_INPUT, exc)

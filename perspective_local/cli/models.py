@@ -240,7 +240,7 @@ def evaluate(
         model_dir=model_dir,
         backends=backends,
         device=device,
-        batch_size=batch_size,
+        forward_batch_windows=batch_size,
         data_dir=data_dir,
     )
     if not data and not suite:

@@ -61,7 +61,7 @@ def serve(
             help="Largest comment in UTF-8 bytes  [default: 20480]", rich_help_panel=_SERVER
         ),
     ] = None,
-    max_batch_size: Annotated[
+    max_batch_texts: Annotated[
         int | None,
         typer.Option(help="Most texts per model call  [default: 128]", rich_help_panel=_BATCHING),
     ] = None,
@@ -72,7 +72,7 @@ def serve(
             help="Wait for a batch to fill, in ms  [default: 2]", rich_help_panel=_BATCHING
         ),
     ] = None,
-    max_queue: Annotated[
+    max_admitted_texts: Annotated[
         int | None,
         typer.Option(
             help="Texts admitted at once; beyond it requests get 429  [default: 1024]",
@@ -125,10 +125,10 @@ def serve(
             http_port=http_port,
             api_keys=api_keys,
             max_comment_bytes=max_comment_bytes,
-            max_batch_size=max_batch_size,
-            batch_size=batch_size,
+            max_batch_texts=max_batch_texts,
+            forward_batch_windows=batch_size,
             max_wait_ms=max_wait_ms,
-            max_queue=max_queue,
+            max_admitted_texts=max_admitted_texts,
             device=device,
             model_dir=model_dir,
             backends=backends,

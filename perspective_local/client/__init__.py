@@ -1,13 +1,13 @@
 """The client side: talk to a perspective-local server over gRPC, score in-process, and
 score whole files.
 
-Importing this package loads neither torch nor the model (``LocalBackend`` loads them when
-it is created); errors are the service's own classes, read back from the wire.
+Importing this package loads neither torch nor the model (``load_local_backend`` loads them
+when called); errors are the service's own classes, read back from the wire.
 """
 
 from perspective_local.client._client import AsyncClient, Client, ServerBackend
 from perspective_local.client._models import AnalyzeResult, AttributeScore, BatchResult, SpanScore
-from perspective_local.client.local import LocalBackend, score_texts
+from perspective_local.client.local import load_local_backend, score_texts
 from perspective_local.errors import (
     ApiKeyInvalid,
     ApiKeyMissing,
@@ -39,12 +39,12 @@ __all__ = [
     "InvalidRequest",
     "LanguageDetectionFailed",
     "LanguageNotSupportedByAttribute",
-    "LocalBackend",
     "NoRequestedAttributes",
     "NotReady",
     "Overloaded",
     "PerspectiveError",
     "ServerBackend",
     "SpanScore",
+    "load_local_backend",
     "score_texts",
 ]

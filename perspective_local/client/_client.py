@@ -4,7 +4,8 @@
 A call has one deadline (``timeout``) covering all its attempts. UNAVAILABLE and
 RESOURCE_EXHAUSTED are retried with exponential backoff and jitter; every other failure
 is raised at once as the service's own error class (``CommentEmpty``, ``Overloaded``, ...).
-``ServerBackend`` adapts ``Client`` to the batch job's ``Backend`` protocol.
+``ServerBackend`` is a scoring ``Backend`` (``perspective_local.models.backend``) over a
+``Client``: the batch job and the analysis score through it as through an in-process model.
 """
 
 from __future__ import annotations
@@ -17,10 +18,13 @@ from types import TracebackType
 from typing import Any, Self, TypeVar
 
 import grpc
+import numpy as np
 
 from perspective_local.client import _config
 from perspective_local.client._models import AnalyzeResult, BatchResult
 from perspective_local.errors import DeadlineExceeded, from_grpc
+from perspective_local.models.attributes import resolve_attributes
+from perspective_local.models.backend import Scores, as_text_list
 from perspective_local.proto import commentanalyzer_pb2 as ca
 from perspective_local.proto import commentanalyzer_pb2_grpc as ca_grpc
 from perspective_local.proto import perspective_local_v1_pb2 as pl
@@ -231,7 +235,9 @@ class AsyncClient(BaseClient):
 
 
 class ServerBackend:
-    """The batch job's ``Backend`` over a running server (``perspective-local score --server``)."""
+    """A scoring ``Backend`` over a running server (``perspective-local score --server``)."""
+
+    kind = "server"
 
     def __init__(
         self,
@@ -243,29 +249,50 @@ class ServerBackend:
     ) -> None:
         self.client = Client(target, api_key=api_key, timeout=timeout)
         self.chunk_size = chunk_size
+        self._info: pl.ModelInfo | None = None
         self._model_version: str | None = None
+
+    def _model_info(self) -> pl.ModelInfo:
+        if self._info is None:
+            self._info = self.client.model_info()
+        return self._info
 
     @property
     def model_version(self) -> str:
         if self._model_version is None:
-            self._model_version = self.client.model_info().model_version
+            self._model_version = self._model_info().model_version
         return self._model_version
 
     @property
+    def attributes(self) -> tuple[str, ...]:
+        return tuple(self._model_info().attributes)
+
+    @property
+    def description(self) -> str:
+        return f"server {self.client.target}: {self._model_info().encoder}"
+
+    @property
     def device(self) -> str:
-        return f"server {self.client.target} ({self.client.model_info().device})"
+        return f"server {self.client.target} ({self._model_info().device})"
 
     def score(
-        self, texts: Sequence[str], attributes: Sequence[str] | None = None
-    ) -> list[dict[str, float]]:
-        results: list[dict[str, float]] = []
+        self,
+        texts: str | Sequence[str],
+        attributes: str | Sequence[str] | None = None,
+        *,
+        batch_size: int | None = None,
+    ) -> Scores:
+        """Score through ``ScoreBatch`` calls of ``chunk_size`` texts. ``batch_size`` (windows
+        per forward pass) is the server's own setting and is not sent."""
+        texts = as_text_list(texts)
+        names = self.attributes if attributes is None else resolve_attributes(attributes)
+        values = np.zeros((len(texts), len(names)), dtype=np.float32)
         for start in range(0, len(texts), self.chunk_size):
-            batch = self.client.score_batch(
-                texts[start : start + self.chunk_size], attributes or ()
-            )
+            batch = self.client.score_batch(texts[start : start + self.chunk_size], names)
             self._model_version = batch.model_version
-            results.extend(batch.scores)
-        return results
+            for row, scores in enumerate(batch.scores, start):
+                values[row] = [scores[name] for name in names]
+        return Scores(names, values, self.model_version)
 
     def close(self) -> None:
         self.client.close()

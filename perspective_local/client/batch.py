@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal
 
 from perspective_local.client.records import (
     Format,
@@ -24,21 +24,13 @@ from perspective_local.client.records import (
     written_ids,
 )
 
+if TYPE_CHECKING:
+    from perspective_local.models.backend import Backend
+
 OnBadRecord = Literal["skip", "fail"]
 #: Key added to every output record: the model that produced its scores.
 MODEL_VERSION_FIELD = "model_version"
 SCORES_FIELD = "scores"
-
-
-class Backend(Protocol):
-    """Anything that scores texts: the in-process model now, a server later."""
-
-    @property
-    def model_version(self) -> str: ...
-
-    def score(
-        self, texts: Sequence[str], attributes: Sequence[str] | None = None
-    ) -> list[dict[str, float]]: ...
 
 
 @dataclass(frozen=True)
@@ -71,6 +63,8 @@ class ScoreJob:
     on_bad_record: OnBadRecord = "skip"
     #: Records scored and written together; also the granularity of resuming.
     chunk_size: int = 256
+    #: Token windows per forward pass (``None``: the backend's default).
+    forward_batch_windows: int | None = None
 
 
 @dataclass
@@ -122,7 +116,8 @@ def run_job(
         if not pending:
             return
         texts = [r[job.text_field] for r in pending]
-        for record, scores in zip(pending, backend.score(texts, job.attributes), strict=True):
+        scores_of = backend.score(texts, job.attributes, batch_size=job.forward_batch_windows)
+        for record, scores in zip(pending, scores_of, strict=True):
             record[SCORES_FIELD] = scores
             record[MODEL_VERSION_FIELD] = backend.model_version
         writer.write(pending)
@@ -172,15 +167,17 @@ def score_in_chunks(
     *,
     chunk_size: int = 256,
     progress: bool = False,
+    batch_size: int | None = None,
 ) -> list[dict[str, float]]:
     """Score ``texts`` a chunk at a time, one ``{attribute: probability}`` per text; with
-    ``progress``, a progress bar with texts/s goes to stderr."""
+    ``progress``, a progress bar with texts/s goes to stderr. ``batch_size``: token windows
+    per forward pass (``None``: the backend's default)."""
     from perspective_local.client.progress import progress_bar
 
     results: list[dict[str, float]] = []
     with progress_bar(len(texts), "scoring", enabled=progress) as advance:
         for start in range(0, len(texts), chunk_size):
             chunk = texts[start : start + chunk_size]
-            results += backend.score(chunk, attributes)
+            results += backend.score(chunk, attributes, batch_size=batch_size).to_dicts()
             advance(len(chunk))
     return results

@@ -145,8 +145,9 @@ class Analyzer:
             encoder=self.model.encoder,
             device=self.model.device,
             attributes=self.model.attributes,
-            max_batch_size=self.batcher.max_batch_size,
-            max_queue=self.batcher.max_queue,
+            # The wire names predate the settings' renaming and stay for compatibility.
+            max_batch_size=self.batcher.max_batch_texts,
+            max_queue=self.batcher.max_admitted_texts,
             max_comment_bytes=self.limits.max_comment_bytes,
             backends=self.model.backends,
             attribute_backends=self.model.routes,

@@ -90,10 +90,10 @@ async def running(settings: Settings, scorer: Backend | None = None) -> AsyncIte
         scorer = await asyncio.to_thread(load_backend, settings)
     metrics = Metrics()
     batcher = Batcher(
-        score_function(scorer, settings.batch_size),
-        max_batch_size=settings.max_batch_size,
+        score_function(scorer, settings.forward_batch_windows),
+        max_batch_texts=settings.max_batch_texts,
         max_wait_ms=settings.max_wait_ms,
-        max_queue=settings.max_queue,
+        max_admitted_texts=settings.max_admitted_texts,
         metrics=metrics,
     )
     analyzer = Analyzer(batcher, describe(scorer), max_comment_bytes=settings.max_comment_bytes)

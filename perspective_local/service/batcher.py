@@ -2,10 +2,10 @@
 
 One asyncio task owns the queue (a deque); callers only append ``(texts, future)`` and
 wake it, so no lock guards the queue. The task takes the oldest entry plus the queued
-entries closest to it in length (so a batch pads little), up to ``max_batch_size`` texts,
+entries closest to it in length (so a batch pads little), up to ``max_batch_texts`` texts,
 waiting up to ``max_wait_ms`` for a batch to fill. The model runs on one dedicated worker
 thread, off the event loop. Admission is a non-blocking count of texts queued or being
-scored: past ``max_queue`` a request is refused at once with ``Overloaded`` (429 /
+scored: past ``max_admitted_texts`` a request is refused at once with ``Overloaded`` (429 /
 RESOURCE_EXHAUSTED) instead of the queue growing without bound.
 
 Every batch scores every head of the model: the encoder pass dominates the cost, so
@@ -54,19 +54,20 @@ class Batcher:
         self,
         score: ScoreFn,
         *,
-        max_batch_size: int = 32,
+        max_batch_texts: int = 32,
         max_wait_ms: float = 2.0,
-        max_queue: int = 1024,
+        max_admitted_texts: int = 1024,
         metrics: Metrics | None = None,
     ) -> None:
-        if max_batch_size < 1 or max_queue < max_batch_size:
+        if max_batch_texts < 1 or max_admitted_texts < max_batch_texts:
             raise ValueError(
-                f"Need 1 <= max_batch_size <= max_queue, got {max_batch_size} and {max_queue}"
+                "Need 1 <= max_batch_texts <= max_admitted_texts, got "
+                f"{max_batch_texts} and {max_admitted_texts}"
             )
         self._score = score
-        self.max_batch_size = max_batch_size
+        self.max_batch_texts = max_batch_texts
         self.max_wait = max_wait_ms / 1000
-        self.max_queue = max_queue
+        self.max_admitted_texts = max_admitted_texts
         self.metrics = metrics or Metrics()
         self._queue: deque[_Entry] = deque()
         self._queued_texts = 0
@@ -98,12 +99,12 @@ class Batcher:
             return np.zeros((0, 0), dtype=np.float32)
         if self._closing or self._task is None:
             raise NotReady()
-        if len(texts) > self.max_queue:
+        if len(texts) > self.max_admitted_texts:
             raise Overloaded(
                 f"{len(texts)} texts cannot be admitted at once: the server's queue holds "
-                f"{self.max_queue}. Send fewer texts per call."
+                f"{self.max_admitted_texts}. Send fewer texts per call."
             )
-        if self.admitted + len(texts) > self.max_queue:
+        if self.admitted + len(texts) > self.max_admitted_texts:
             self.metrics.overloaded.inc()
             raise Overloaded()
         future: asyncio.Future[np.ndarray] = asyncio.get_running_loop().create_future()
@@ -118,17 +119,17 @@ class Batcher:
             self.admitted -= len(texts)
 
     def _take_batch(self) -> list[_Entry]:
-        """The oldest entry, plus queued entries of similar length, up to max_batch_size texts."""
+        """The oldest entry, plus queued entries of similar length, up to max_batch_texts texts."""
         head = self._queue.popleft()
         batch, size = [head], len(head.texts)
-        window = [e for e in list(self._queue)[: self.max_batch_size * LOOKAHEAD_BATCHES]]
+        window = [e for e in list(self._queue)[: self.max_batch_texts * LOOKAHEAD_BATCHES]]
         # Nearest in length to the oldest entry first; arrival order breaks ties.
         for entry in sorted(window, key=lambda e: abs(e.length - head.length)):
-            if size + len(entry.texts) > self.max_batch_size:
+            if size + len(entry.texts) > self.max_batch_texts:
                 continue
             batch.append(entry)
             size += len(entry.texts)
-            if size == self.max_batch_size:
+            if size == self.max_batch_texts:
                 break
         if len(batch) > 1:
             taken = {id(e) for e in batch}
@@ -146,10 +147,10 @@ class Batcher:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            if self._queued_texts < self.max_batch_size and self.max_wait > 0:
+            if self._queued_texts < self.max_batch_texts and self.max_wait > 0:
                 # Give concurrent callers a moment to join a partial batch.
                 deadline = self._queue[0].enqueued + self.max_wait
-                while self._queued_texts < self.max_batch_size and not self._closing:
+                while self._queued_texts < self.max_batch_texts and not self._closing:
                     remaining = deadline - time.perf_counter()
                     if remaining <= 0:
                         break

@@ -46,7 +46,7 @@ def test_show_settings_merges_file_env_and_flags(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     shown = json.loads(result.output)
     assert (shown["grpc_port"], shown["http_port"], shown["max_wait_ms"]) == (6000, 9000, 7.0)
-    assert shown["max_batch_size"] == 16 and shown["host"] == "127.0.0.1"
+    assert shown["max_batch_texts"] == 16 and shown["host"] == "127.0.0.1"
     assert shown["api_keys"] == ["se***"]
 
 
@@ -55,13 +55,13 @@ def test_forward_batch_size_is_its_own_setting() -> None:
     result = CliRunner().invoke(cli(), ["serve", "--batch-size", "8", "--show-settings"])
     assert result.exit_code == 0, result.output
     shown = json.loads(result.output)
-    assert (shown["batch_size"], shown["max_batch_size"]) == (8, 128)
+    assert (shown["forward_batch_windows"], shown["max_batch_texts"]) == (8, 128)
 
 
 def test_bad_settings_exit_with_usage_error() -> None:
     result = CliRunner().invoke(cli(), ["serve", "--max-queue", "4", "--show-settings"])
     assert result.exit_code == 2
-    assert "max_queue (4) must be at least max_batch_size (128)" in result.output
+    assert "max_admitted_texts (4) must be at least max_batch_texts (128)" in result.output
 
 
 def test_sigterm_stops_the_server_gracefully() -> None:

@@ -29,7 +29,7 @@ def test_concurrent_submits_share_batches_and_keep_their_rows(default_scorer: An
     calls: list[list[str]] = []
 
     async def main() -> list[np.ndarray]:
-        batcher = Batcher(recording(default_scorer, calls), max_batch_size=8, max_wait_ms=20)
+        batcher = Batcher(recording(default_scorer, calls), max_batch_texts=8, max_wait_ms=20)
         batcher.start()
         try:
             return await asyncio.gather(*(batcher.submit([t]) for t in texts))
@@ -51,7 +51,7 @@ def test_batches_group_texts_of_similar_length(default_scorer: Any) -> None:
     calls: list[list[str]] = []
 
     async def main() -> None:
-        batcher = Batcher(recording(default_scorer, calls), max_batch_size=8, max_wait_ms=50)
+        batcher = Batcher(recording(default_scorer, calls), max_batch_texts=8, max_wait_ms=50)
         batcher.start()
         try:
             await asyncio.gather(*(batcher.submit([t]) for t in interleaved))
@@ -64,7 +64,9 @@ def test_batches_group_texts_of_similar_length(default_scorer: Any) -> None:
 
 def test_full_queue_is_refused_at_once(default_scorer: Any) -> None:
     async def main() -> None:
-        batcher = Batcher(score_function(default_scorer, 8), max_batch_size=4, max_queue=4)
+        batcher = Batcher(
+            score_function(default_scorer, 8), max_batch_texts=4, max_admitted_texts=4
+        )
         batcher.start()
         try:
             first = asyncio.create_task(batcher.submit(["one", "two", "three", "four"]))
@@ -86,7 +88,7 @@ def test_full_queue_is_refused_at_once(default_scorer: Any) -> None:
 
 def test_close_finishes_queued_work(default_scorer: Any) -> None:
     async def main() -> None:
-        batcher = Batcher(score_function(default_scorer, 8), max_batch_size=2, max_wait_ms=0)
+        batcher = Batcher(score_function(default_scorer, 8), max_batch_texts=2, max_wait_ms=0)
         batcher.start()
         tasks = [asyncio.create_task(batcher.submit([f"text {i}"])) for i in range(6)]
         await asyncio.sleep(0)

@@ -7,6 +7,7 @@ import json
 import grpc
 import pytest
 
+from perspective_local import errors
 from perspective_local.errors import (
     ERROR_CLASSES,
     LanguageNotSupportedByAttribute,
@@ -16,7 +17,6 @@ from perspective_local.errors import (
     to_rest,
     to_status_proto,
 )
-from perspective_local.service import errors
 
 INSTANCES: list[PerspectiveError] = [cls() for cls in ERROR_CLASSES] + [
     LanguageNotSupportedByAttribute("TOXICITY", ["de", "fr"], requested_languages=["de", "fr"]),

@@ -22,7 +22,7 @@ LONG = " ".join(f"word{i} is a rather long comment" for i in range(100))
 
 @pytest.fixture(scope="module")
 def tiny_queue(default_scorer: Any) -> Iterator[ServerHandle]:
-    handle = start_server(default_scorer, max_batch_size=2, max_queue=2, max_wait_ms=0)
+    handle = start_server(default_scorer, max_batch_texts=2, max_admitted_texts=2, max_wait_ms=0)
     yield handle
     handle.stop()
 
