@@ -81,7 +81,8 @@ class BaseClient:
         )
 
     def _delay(self, attempt: int) -> float:
-        # Full jitter keeps many clients that were refused together from retrying together.
+        # Equal jitter (half the cap fixed, half random) keeps many clients that were refused
+        # together from retrying together, while every client still waits at least cap / 2.
         cap = min(self.max_backoff, self.backoff * 2**attempt)
         return random.uniform(cap / 2, cap)
 
