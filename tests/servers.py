@@ -32,7 +32,7 @@ class ServerHandle:
 
     @property
     def metrics(self) -> Any:
-        return self.running.analyzer.batcher.metrics
+        return self.running.analyzer.metrics
 
 
 def start_server(scorer: Any, **overrides: Any) -> ServerHandle:

@@ -42,6 +42,8 @@ class Analyzer:
         self, batcher: Batcher, model: ModelDescription, *, max_comment_bytes: int
     ) -> None:
         self.batcher = batcher
+        #: The server's Prometheus metrics (the batcher's), for the transports to count calls.
+        self.metrics = batcher.metrics
         self.model = model
         self.limits = validation.Limits(max_comment_bytes, model.attributes)
         self._column = {name: i for i, name in enumerate(model.attributes)}

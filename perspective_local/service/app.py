@@ -19,6 +19,7 @@ import numpy as np
 import uvicorn
 
 from perspective_local.proto import perspective_local_v1_pb2 as pl
+from perspective_local.service import languages
 from perspective_local.service.analyzer import Analyzer, ModelDescription
 from perspective_local.service.batcher import Batcher, ScoreFn
 from perspective_local.service.grpc_server import create_server, set_serving
@@ -84,10 +85,15 @@ def describe(scorer: Backend) -> ModelDescription:
 @asynccontextmanager
 async def running(settings: Settings, scorer: Backend | None = None) -> AsyncIterator[Running]:
     """Start both transports over one batcher; stop them gracefully on exit."""
-    if scorer is None:
-        from perspective_local.models.routing import load_backend
+    # The language detector loads its models (seconds) beside the model, not on a request.
+    detector = asyncio.create_task(asyncio.to_thread(languages.warm_up), name="languages")
+    try:
+        if scorer is None:
+            from perspective_local.models.routing import load_backend
 
-        scorer = await asyncio.to_thread(load_backend, settings)
+            scorer = await asyncio.to_thread(load_backend, settings)
+    finally:
+        await detector
     metrics = Metrics()
     batcher = Batcher(
         score_function(scorer, settings.forward_batch_windows),

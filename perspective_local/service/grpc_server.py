@@ -1,15 +1,13 @@
 """The gRPC transport: CommentAnalyzer and PerspectiveLocal servicers, health and reflection.
 
-Every servicer method runs inside ``wire_errors``, the one place where service errors
-become a ``google.rpc.Status`` with packed details, API keys are checked, and requests are
-counted.
+Every servicer method runs inside ``wire_errors``: the API key is checked, the call is
+timed and counted by ``observe.observed`` (shared with REST), and service errors become a
+``google.rpc.Status`` with packed details.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -19,36 +17,19 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
-from perspective_local.errors import (
-    InternalError,
-    PerspectiveError,
-    to_grpc_status,
-    to_status_proto,
-)
+from perspective_local.errors import PerspectiveError, to_grpc_status, to_status_proto
 from perspective_local.proto import commentanalyzer_pb2 as ca
 from perspective_local.proto import commentanalyzer_pb2_grpc as ca_grpc
 from perspective_local.proto import perspective_local_v1_pb2 as pl
 from perspective_local.proto import perspective_local_v1_pb2_grpc as pl_grpc
 from perspective_local.service.analyzer import Analyzer
+from perspective_local.service.observe import grpc_api_key, observed
 from perspective_local.service.validation import check_api_key
-
-log = logging.getLogger(__name__)
 
 COMMENT_ANALYZER = ca.DESCRIPTOR.services_by_name["CommentAnalyzer"].full_name
 PERSPECTIVE_LOCAL = pl.DESCRIPTOR.services_by_name["PerspectiveLocal"].full_name
 #: Services whose health follows the model (NOT_SERVING until it has warmed up).
 MODEL_SERVICES = (COMMENT_ANALYZER, PERSPECTIVE_LOCAL)
-
-
-def api_key_from_metadata(metadata: Iterable[tuple[str, str | bytes]]) -> str | None:
-    """The key a gRPC caller sent: ``x-goog-api-key`` or ``authorization: Bearer ...``."""
-    for key, value in metadata:
-        text = value.decode() if isinstance(value, bytes) else value
-        if key == "x-goog-api-key":
-            return text
-        if key == "authorization" and text.lower().startswith("bearer "):
-            return text[7:].strip()
-    return None
 
 
 class _Base:
@@ -61,25 +42,13 @@ class _Base:
         self, context: grpc.aio.ServicerContext[Any, Any], method: str
     ) -> AsyncIterator[None]:
         """Check the key, count the call and turn service errors into rich gRPC statuses."""
-        metrics = self.analyzer.batcher.metrics
-        started = time.perf_counter()
-        code = "OK"
-        try:
-            check_api_key(api_key_from_metadata(context.invocation_metadata() or ()), self.api_keys)
+        with observed(
+            self.analyzer.metrics, "grpc", method, reraise=(grpc.aio.AbortError,)
+        ) as outcome:
+            check_api_key(grpc_api_key(context.invocation_metadata() or ()), self.api_keys)
             yield
-        except PerspectiveError as exc:
-            code = exc.status
-            await context.abort_with_status(to_grpc_status(exc))
-        except (asyncio.CancelledError, grpc.aio.AbortError):
-            code = "CANCELLED"
-            raise
-        except Exception:
-            log.exception("unexpected error", extra={"method": method})
-            code = "INTERNAL"
-            await context.abort_with_status(to_grpc_status(InternalError()))
-        finally:
-            metrics.requests.labels("grpc", method, code).inc()
-            metrics.request_seconds.labels("grpc", method).observe(time.perf_counter() - started)
+        if outcome.error is not None:
+            await context.abort_with_status(to_grpc_status(outcome.error))
         context.set_trailing_metadata((("x-model-version", self.analyzer.model_version),))
 
 

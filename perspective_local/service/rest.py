@@ -1,5 +1,9 @@
 """The REST/JSON transport: Perspective's routes, the discovery document, Google HTTP batch,
 ``/healthz`` and ``/metrics``, as a Starlette app that is thin over the analyzer.
+
+The handlers are plain module functions; they find the analyzer, readiness and API keys in
+``request.app.state.rest`` (a ``RestState``), and ``create_app`` only builds the routes.
+Timing, counting and error mapping are ``observe.observed``'s, shared with gRPC.
 """
 
 from __future__ import annotations
@@ -7,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import email.parser
 import email.policy
-import logging
-import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -22,19 +24,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from perspective_local.errors import (
-    InternalError,
-    InvalidRequest,
-    NotFound,
-    PerspectiveError,
-    to_rest,
-)
+from perspective_local.errors import InvalidRequest, NotFound, PerspectiveError, to_rest
 from perspective_local.proto import commentanalyzer_pb2 as ca
 from perspective_local.service import validation, wire
 from perspective_local.service.analyzer import Analyzer
 from perspective_local.service.discovery import discovery_document
-
-log = logging.getLogger(__name__)
+from perspective_local.service.observe import observed, rest_api_key
+from perspective_local.service.validation import check_api_key
 
 #: Google's HTTP batch limit ("up to 100 requests per batch").
 MAX_BATCH_PARTS = 100
@@ -48,134 +44,142 @@ class Readiness:
     ready: bool = False
 
 
-#: A Perspective method over REST: (JSON body, query parameters) -> response object.
-Handler = Callable[[bytes, Mapping[str, str]], Awaitable[dict[str, Any]]]
+@dataclass(frozen=True)
+class RestState:
+    """What the handlers need, kept on ``app.state.rest``."""
+
+    analyzer: Analyzer
+    readiness: Readiness
+    api_keys: frozenset[str]
 
 
-def _api_key(params: Mapping[str, str], headers: Mapping[str, str]) -> str | None:
-    for name in ("key", "access_token", "oauth_token"):
-        if params.get(name):
-            return params[name]
-    if headers.get("x-goog-api-key"):
-        return headers["x-goog-api-key"]
-    auth = headers.get("authorization", "")
-    return auth[7:].strip() if auth.lower().startswith("bearer ") else None
+#: A Perspective method over REST: (analyzer, JSON body) -> response object.
+Method = Callable[[Analyzer, bytes], Awaitable[dict[str, Any]]]
+
+
+def _state(request: Request) -> RestState:
+    state: RestState = request.app.state.rest
+    return state
 
 
 def _pretty(params: Mapping[str, str]) -> bool:
     return params.get("prettyPrint", "true").lower() not in ("false", "0")
 
 
+def _request_dict(body: bytes) -> Any:
+    data = wire.loads(body)
+    if isinstance(data, Mapping):
+        validation.check_text_types(data)
+    return data
+
+
+async def analyze(analyzer: Analyzer, body: bytes) -> dict[str, Any]:
+    request = wire.parse(_request_dict(body), ca.AnalyzeCommentRequest())
+    return wire.to_dict(await analyzer.analyze(request))
+
+
+async def suggest(analyzer: Analyzer, body: bytes) -> dict[str, Any]:
+    request = wire.parse(_request_dict(body), ca.SuggestCommentScoreRequest())
+    return wire.to_dict(await analyzer.suggest(request))
+
+
+#: path -> (method name in metrics and logs, method).
+METHODS: dict[str, tuple[str, Method]] = {
+    "/v1alpha1/comments:analyze": ("analyze", analyze),
+    "/v1alpha1/comments:suggestscore": ("suggestscore", suggest),
+}
+
+
+async def call(
+    state: RestState,
+    path: str,
+    body: bytes,
+    params: Mapping[str, str],
+    headers: Mapping[str, str],
+) -> tuple[int, dict[str, Any]]:
+    """Run one Perspective method; returns the HTTP status and the JSON object."""
+    name, method = METHODS.get(path, ("unknown", None))
+    with observed(state.analyzer.metrics, "rest", name) as outcome:
+        if method is None:
+            raise NotFound()
+        check_api_key(rest_api_key(params, headers), state.api_keys)
+        result = await method(state.analyzer, body)
+        return 200, wire.select_fields(result, params.get("fields"))
+    assert outcome.error is not None  # observed() only returns here after an error
+    return to_rest(outcome.error)
+
+
+def respond(
+    request: Request, status: int, data: dict[str, Any], params: Mapping[str, str] | None = None
+) -> Response:
+    """The JSON answer with Google's pretty-printing rule and the model version header."""
+    return Response(
+        wire.dumps(data, pretty=_pretty(request.query_params if params is None else params)),
+        status_code=status,
+        media_type=JSON,
+        headers={"X-Model-Version": _state(request).analyzer.model_version},
+    )
+
+
+async def method_route(request: Request) -> Response:
+    params = dict(request.query_params)
+    body = await request.body()
+    status, data = await call(_state(request), request.url.path, body, params, request.headers)
+    return respond(request, status, data, params)
+
+
+async def discovery(request: Request) -> Response:
+    version = request.query_params.get("version", request.path_params.get("version"))
+    if version not in (None, "v1alpha1"):
+        return respond(request, *to_rest(NotFound(f"No discovery document for version {version}.")))
+    return respond(request, 200, discovery_document(str(request.base_url)))
+
+
+async def batch(request: Request) -> Response:
+    try:
+        parts = parse_batch(request.headers.get("content-type", ""), await request.body())
+    except PerspectiveError as exc:
+        return respond(request, *to_rest(exc))
+    state = _state(request)
+
+    async def run(part: BatchPart) -> tuple[str, int, dict[str, Any]]:
+        url = urlsplit(part.target)
+        params = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        status, data = await call(state, url.path, part.body, params, part.headers)
+        return part.content_id, status, data
+
+    results = await asyncio.gather(*(run(p) for p in parts))
+    boundary = "batch_" + uuid.uuid4().hex
+    return Response(
+        render_batch(boundary, results), media_type=f"multipart/mixed; boundary={boundary}"
+    )
+
+
+async def healthz(request: Request) -> Response:
+    state = _state(request)
+    ready = state.readiness.ready
+    body = {
+        "status": "SERVING" if ready else "NOT_SERVING",
+        "modelVersion": state.analyzer.model_version,
+        "device": state.analyzer.model.device,
+    }
+    return JSONResponse(body, status_code=200 if ready else 503)
+
+
+async def metrics_route(request: Request) -> Response:
+    rendered = _state(request).analyzer.metrics.render()
+    return Response(rendered, media_type="text/plain; version=0.0.4; charset=utf-8")
+
+
+async def not_found(request: Request, exc: Exception) -> Response:
+    # Google answers a wrong HTTP method on a known path as an unknown URL.
+    return respond(request, *to_rest(NotFound()))
+
+
 def create_app(analyzer: Analyzer, readiness: Readiness, *, api_keys: frozenset[str]) -> Starlette:
     """The ASGI app; ``readiness`` is flipped by the composition root once the model is warm."""
-    metrics = analyzer.batcher.metrics
-
-    async def analyze(body: bytes, params: Mapping[str, str]) -> dict[str, Any]:
-        data = wire.loads(body)
-        if isinstance(data, Mapping):
-            validation.check_text_types(data)
-        request = wire.parse(data, ca.AnalyzeCommentRequest())
-        return wire.to_dict(await analyzer.analyze(request))
-
-    async def suggest(body: bytes, params: Mapping[str, str]) -> dict[str, Any]:
-        data = wire.loads(body)
-        if isinstance(data, Mapping):
-            validation.check_text_types(data)
-        request = wire.parse(data, ca.SuggestCommentScoreRequest())
-        return wire.to_dict(await analyzer.suggest(request))
-
-    methods: dict[str, tuple[str, Handler]] = {
-        "/v1alpha1/comments:analyze": ("analyze", analyze),
-        "/v1alpha1/comments:suggestscore": ("suggestscore", suggest),
-    }
-
-    async def call(
-        path: str, body: bytes, params: Mapping[str, str], headers: Mapping[str, str]
-    ) -> tuple[int, dict[str, Any]]:
-        """Run one Perspective method; returns the HTTP status and the JSON object."""
-        started = time.perf_counter()
-        name, handler = methods.get(path, ("unknown", None))  # type: ignore[assignment]
-        code = "OK"
-        try:
-            if handler is None:
-                raise NotFound()
-            validation.check_api_key(_api_key(params, headers), api_keys)
-            result = wire.select_fields(await handler(body, params), params.get("fields"))
-            return 200, result
-        except PerspectiveError as exc:
-            code = exc.status
-            return to_rest(exc)
-        except Exception:
-            log.exception("unexpected error", extra={"method": name})
-            code = "INTERNAL"
-            return to_rest(InternalError())
-        finally:
-            metrics.requests.labels("rest", name, code).inc()
-            metrics.request_seconds.labels("rest", name).observe(time.perf_counter() - started)
-
-    def respond(status: int, data: dict[str, Any], params: Mapping[str, str]) -> Response:
-        return Response(
-            wire.dumps(data, pretty=_pretty(params)),
-            status_code=status,
-            media_type=JSON,
-            headers={"X-Model-Version": analyzer.model_version},
-        )
-
-    async def method_route(request: Request) -> Response:
-        params = dict(request.query_params)
-        status, data = await call(
-            request.url.path, await request.body(), params, dict(request.headers)
-        )
-        return respond(status, data, params)
-
-    async def discovery(request: Request) -> Response:
-        version = request.query_params.get("version", request.path_params.get("version"))
-        if version not in (None, "v1alpha1"):
-            status, data = to_rest(NotFound(f"No discovery document for version {version}."))
-            return respond(status, data, request.query_params)
-        root = str(request.base_url)
-        return respond(200, discovery_document(root), request.query_params)
-
-    async def batch(request: Request) -> Response:
-        body = await request.body()
-        try:
-            parts = parse_batch(request.headers.get("content-type", ""), body)
-        except PerspectiveError as exc:
-            status, data = to_rest(exc)
-            return respond(status, data, request.query_params)
-
-        async def run(part: BatchPart) -> tuple[str, int, dict[str, Any]]:
-            url = urlsplit(part.target)
-            params = {k: v[-1] for k, v in parse_qs(url.query).items()}
-            status, data = await call(url.path, part.body, params, part.headers)
-            return part.content_id, status, data
-
-        results = await asyncio.gather(*(run(p) for p in parts))
-        boundary = "batch_" + uuid.uuid4().hex
-        return Response(
-            render_batch(boundary, results),
-            media_type=f"multipart/mixed; boundary={boundary}",
-        )
-
-    async def healthz(request: Request) -> Response:
-        status = 200 if readiness.ready else 503
-        body = {
-            "status": "SERVING" if readiness.ready else "NOT_SERVING",
-            "modelVersion": analyzer.model_version,
-            "device": analyzer.model.device,
-        }
-        return JSONResponse(body, status_code=status)
-
-    async def metrics_route(request: Request) -> Response:
-        return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
-
-    async def not_found(request: Request, exc: Exception) -> Response:
-        # Google answers a wrong HTTP method on a known path as an unknown URL.
-        status, data = to_rest(NotFound())
-        return respond(status, data, request.query_params)
-
     routes = [
-        *(Route(path, method_route, methods=["POST"]) for path in methods),
+        *(Route(path, method_route, methods=["POST"]) for path in METHODS),
         Route("/$discovery/rest", discovery, methods=["GET"]),
         Route("/discovery/v1/apis/commentanalyzer/{version}/rest", discovery, methods=["GET"]),
         Route("/batch", batch, methods=["POST"]),
@@ -183,7 +187,7 @@ def create_app(analyzer: Analyzer, readiness: Readiness, *, api_keys: frozenset[
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics_route, methods=["GET"]),
     ]
-    return Starlette(
+    app = Starlette(
         routes=routes,
         exception_handlers={404: not_found, 405: not_found},
         # Browser (gapi) clients call from other origins.
@@ -197,6 +201,8 @@ def create_app(analyzer: Analyzer, readiness: Readiness, *, api_keys: frozenset[
             )
         ],
     )
+    app.state.rest = RestState(analyzer, readiness, api_keys)
+    return app
 
 
 @dataclass(frozen=True)

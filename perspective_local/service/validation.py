@@ -71,7 +71,11 @@ def check_text_types(data: Mapping[str, Any]) -> None:
     kind = comment.get("type") if isinstance(comment, Mapping) else None
     if kind is None:
         return
-    valid = kind in ca.TextType.keys()  # noqa: SIM118 - an enum wrapper, not a dict if isinstance(kind, str) else kind in ca.TextType.values()
+    if isinstance(kind, str):
+        valid = kind in ca.TextType.keys()  # noqa: SIM118 - an enum wrapper, not a dict
+    else:
+        # proto3 JSON allows an enum's number; a bool is not one.
+        valid = type(kind) is int and kind in ca.TextType.values()
     if not valid:
         raise InvalidRequest("Unknown text type")
 

@@ -210,6 +210,27 @@ def test_documented_errors(http: httpx.Client, body: Any, message: str, error_ty
     expect_error(analyze(http, body), 400, "INVALID_ARGUMENT", message, error_type)
 
 
+def test_text_type_may_be_the_enum_number(http: httpx.Client) -> None:
+    # proto3 JSON accepts an enum's number as well as its name: 1 is PLAIN_TEXT.
+    for kind in (0, 1):
+        body = {"comment": {"text": "hello", "type": kind}, "requestedAttributes": {"TOXICITY": {}}}
+        response = analyze(http, body)
+        assert response.status_code == 200, response.text
+        assert "TOXICITY" in response.json()["attributeScores"]
+    body = {"comment": {"text": "hello", "type": 7}, "requestedAttributes": {"TOXICITY": {}}}
+    expect_error(
+        analyze(http, body), 400, "INVALID_ARGUMENT", "Unknown text type", "INVALID_REQUEST"
+    )
+    body = {"comment": {"text": "<b>hi</b>", "type": 2}, "requestedAttributes": {"TOXICITY": {}}}
+    expect_error(
+        analyze(http, body),
+        400,
+        "INVALID_ARGUMENT",
+        "Currently, only 'PLAIN_TEXT' comments are supported",
+        "INVALID_REQUEST",
+    )
+
+
 def test_language_not_supported_detail(http: httpx.Client) -> None:
     body = {
         "comment": {"text": "Du bist ein Idiot und das ist nicht gut"},

@@ -38,3 +38,25 @@ def test_detection(text: str, first: str) -> None:
 
 def test_no_letters_cannot_be_detected() -> None:
     assert detect_languages("12345 !!! 😀") == []
+
+
+def test_a_plain_english_insult_is_only_english() -> None:
+    # The old function-word detector counted "a" and "and" as Portuguese and Czech.
+    assert detect_languages("You are a stupid idiot and a liar") == ["en"]
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Muchas gracias por la información, me ha sido muy útil", "es"),
+        ("Ich stimme dir nicht zu, das ist völliger Unsinn", "de"),
+        ("Merci beaucoup pour cet article, il est très intéressant", "fr"),
+    ],
+)
+def test_clear_sentences_detect_their_language(text: str, language: str) -> None:
+    assert detect_languages(text) == [language]
+
+
+def test_short_latin_text_without_evidence_is_english() -> None:
+    for text in ("lol ok", "idk man", "omg yes", "haha"):
+        assert detect_languages(text) == ["en"], text
