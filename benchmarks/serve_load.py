@@ -170,7 +170,8 @@ def main() -> None:
            "PERSPECTIVE_LOCAL_FORWARD_BATCH_WINDOWS": str(args.batch_size),
            "PERSPECTIVE_LOCAL_MAX_BATCH_TEXTS": str(args.max_batch_texts),
         # Room for every ScoreBatch call in flight at the top concurrency (no 429s).
-        "PERSPECTIVE_LOCAL_MAX_ADMITTED_TEXTS": str(max(1024, max(levels) * args.score_batch))}  # fmt: skip
+        "PERSPECTIVE_LOCAL_MAX_ADMITTED_TEXTS":
+            str(max(1024, max(levels) * args.score_batch))}  # fmt: skip
     server, target = start_server(env)
     try:
         cells = []

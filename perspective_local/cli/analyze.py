@@ -7,30 +7,37 @@ Heavy imports (pandas, PyMC, ArviZ, matplotlib) happen inside the commands, so
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
-from rich.console import Console
+from rich.markup import escape
 
+from perspective_local.cli.common import ExitCode, command_boundary, err, fail, load_settings
 from perspective_local.cli.options import (
-    EXIT_REJECTED,
-    EXIT_UNAVAILABLE,
     ApiKeyOption,
+    BackendsOption,
+    BatchSizeOption,
+    ConfigOption,
+    DeviceOption,
+    Highest,
+    ModelDirOption,
+    OnnxPrecisionOption,
+    Priors,
+    RouteOption,
+    Sampler,
     ServerOption,
 )
-from perspective_local.cli.options import EXIT_USAGE as EXIT_BAD_INPUT
-
-_err = Console(stderr=True)
 
 
 def _say(message: str) -> None:
-    _err.print(f"[dim]analysis[/dim] {message}", highlight=False)
+    err.print(f"[dim]analysis[/dim] {escape(message)}", highlight=False)
 
 
 def _split(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
+@command_boundary("analyze", extra="analysis")
 def analyze(
     prism_dir: Annotated[
         Path,
@@ -93,16 +100,16 @@ def analyze(
         ),
     ] = 20250305,
     sampler: Annotated[
-        str,
+        Sampler,
         typer.Option(help="auto (nutpie if installed), nutpie or pymc.", rich_help_panel="Sampler"),
-    ] = "auto",
+    ] = Sampler.auto,
     priors: Annotated[
-        str,
+        Priors,
         typer.Option(
             help="paper: Normal(0, 1e6) on coefficients; weak: Normal(0, 2.5 sd(y)/sd(x)).",
             rich_help_panel="Sampler",
         ),
-    ] = "paper",
+    ] = Priors.paper,
     loo: Annotated[
         bool,
         typer.Option(
@@ -121,67 +128,62 @@ def analyze(
         ),
     ] = False,
     highest: Annotated[
-        str,
+        Highest,
         typer.Option(
             help="chosen: PRISM's if_chosen; max: every response tied for the top score.",
             rich_help_panel="Analyses",
         ),
-    ] = "chosen",
+    ] = Highest.chosen,
     figures: Annotated[
         bool, typer.Option(help="Write figures/*.png.", rich_help_panel="Output")
     ] = True,
-    device: Annotated[
-        str | None,
-        typer.Option(help="Device for in-process scoring (cpu, cuda).", rich_help_panel="Input"),
-    ] = None,
+    device: DeviceOption = None,
+    model_dir: ModelDirOption = None,
+    backends: BackendsOption = None,
+    route: RouteOption = None,
+    onnx_precision: OnnxPrecisionOption = None,
+    batch_size: BatchSizeOption = None,
     server: ServerOption = None,
     api_key: ApiKeyOption = None,
+    config: ConfigOption = None,
 ) -> None:
-    """Fit the constructive-interactions analyses on PRISM and write tables, report and figures."""
+    """Fit the constructive-interactions analyses on PRISM and write tables, report and figures.
+
+    Without --scores and --server, texts are scored in this process by the model the
+    settings configure (--model-dir, --backends, --route, --device, --batch-size, --config).
+    """
     from perspective_local.analysis.prism import PrismSchemaError
     from perspective_local.analysis.scores import ScoresError
     from perspective_local.analysis.specs import SamplerOptions
     from perspective_local.analysis.study import run_study
     from perspective_local.client import NotReady, Overloaded, PerspectiveError
-    from perspective_local.settings import Settings
 
-    if sampler not in ("auto", "nutpie", "pymc"):
-        raise typer.BadParameter(
-            f"'{sampler}' is not a sampler; valid: auto, nutpie, pymc", param_hint="--sampler"
-        )
-    if priors not in ("paper", "weak"):
-        raise typer.BadParameter(
-            f"'{priors}' is not a prior choice; valid: paper, weak", param_hint="--priors"
-        )
-    if highest not in ("chosen", "max"):
-        raise typer.BadParameter(
-            f"'{highest}' is not a rule; valid: chosen, max", param_hint="--highest"
-        )
+    settings = load_settings(
+        config, device=device, model_dir=model_dir, backends=backends,
+        routes=",".join(route) if route else None, forward_batch_windows=batch_size,
+        onnx_precision=onnx_precision.value if onnx_precision else None,
+    )  # fmt: skip
     options = SamplerOptions(
         draws=draws, tune=tune, chains=chains, seed=seed,
-        sampler=sampler, priors=priors, progress=_err.is_terminal,  # type: ignore[arg-type]
+        sampler=sampler.value, priors=priors.value,  # type: ignore[arg-type]
+        progress=err.is_terminal,
     )  # fmt: skip
     try:
         run_study(
             prism_dir, out, scores_file=scores, analyses=_split(analyses), subsets=_split(subsets),
             options=options, loo=loo, allow_missing_scores=allow_missing_scores, say=_say,
-            highest=highest,  # type: ignore[arg-type]
-            figures=figures, settings=Settings.load(device=device), server=server,
-            api_key=api_key,
+            highest=highest.value,  # type: ignore[arg-type]
+            figures=figures, settings=settings, server=server, api_key=api_key,
         )  # fmt: skip
     except (FileNotFoundError, PrismSchemaError, ScoresError, ValueError) as exc:
-        _fail(str(exc), EXIT_BAD_INPUT, exc)
+        raise fail(str(exc)) from exc
     except (NotReady, Overloaded) as exc:
-        _fail(f"server {server}: {exc}", EXIT_UNAVAILABLE, exc)
+        raise fail(f"server {server}: {exc}", ExitCode.UNREACHABLE) from exc
     except PerspectiveError as exc:
-        _fail(f"server {server} rejected a request: {exc}", EXIT_REJECTED, exc)
+        raise fail(f"server {server} rejected a request: {exc}", ExitCode.REJECTED) from exc
 
 
-def _fail(message: str, code: int, cause: Exception) -> NoReturn:
-    _err.print(f"[red]error:[/red] {message}", highlight=False)
-    raise typer.Exit(code=code) from cause
-
-
+@command_boundary("prism synth", extra="analysis")
 def synth(
     out: Annotated[Path, typer.Option("--out", help="Folder to write the synthetic release into.")],
     users: Annotated[

@@ -7,23 +7,31 @@ inside the command, so ``perspective-local --help`` stays instant.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from perspective_local.cli.options import BackendsOption, BatchSizeOption, RouteOption
+from perspective_local.cli.common import ExitCode, command_boundary, fail, load_settings
+from perspective_local.cli.options import (
+    BackendsOption,
+    BatchSizeOption,
+    ConfigOption,
+    DeviceOption,
+    ModelDirOption,
+    OnnxPrecisionOption,
+    RouteOption,
+)
 
 _SERVER = "Server"
 _BATCHING = "Batching"
-_MODEL = "Model"
 
 
 def register(app: typer.Typer) -> None:
     """Add the ``serve`` command to ``app``."""
-    app.command()(serve)
+    app.command("serve")(serve)
 
 
+@command_boundary("serve", extra="server")
 def serve(
     host: Annotated[
         str | None,
@@ -63,7 +71,12 @@ def serve(
     ] = None,
     max_batch_texts: Annotated[
         int | None,
-        typer.Option(help="Most texts per model call  [default: 128]", rich_help_panel=_BATCHING),
+        typer.Option(
+            "--max-batch-texts",
+            "--max-batch-size",
+            help="Most texts per model call (--max-batch-size: the old name)  [default: 128]",
+            rich_help_panel=_BATCHING,
+        ),
     ] = None,
     batch_size: BatchSizeOption = None,
     max_wait_ms: Annotated[
@@ -75,35 +88,19 @@ def serve(
     max_admitted_texts: Annotated[
         int | None,
         typer.Option(
-            help="Texts admitted at once; beyond it requests get 429  [default: 1024]",
+            "--max-admitted-texts",
+            "--max-queue",
+            help="Texts admitted at once; beyond it requests get 429 (--max-queue: the old "
+            "name)  [default: 1024]",
             rich_help_panel=_BATCHING,
         ),
     ] = None,
-    device: Annotated[
-        str | None,
-        typer.Option(
-            help="auto, cpu, cuda or cuda:N  [default: auto; env: PERSPECTIVE_LOCAL_DEVICE]",
-            rich_help_panel=_MODEL,
-        ),
-    ] = None,
-    model_dir: Annotated[
-        Path | None,
-        typer.Option(
-            help="Model directory  [default: the packaged model; env: PERSPECTIVE_LOCAL_MODEL_DIR]",
-            rich_help_panel=_MODEL,
-        ),
-    ] = None,
+    device: DeviceOption = None,
+    model_dir: ModelDirOption = None,
     backends: BackendsOption = None,
     route: RouteOption = None,
-    config: Annotated[
-        Path | None,
-        typer.Option(
-            "--config",
-            help="TOML settings file.",
-            envvar="PERSPECTIVE_LOCAL_CONFIG",
-            show_envvar=True,
-        ),
-    ] = None,
+    onnx_precision: OnnxPrecisionOption = None,
+    config: ConfigOption = None,
     show_settings: Annotated[
         bool, typer.Option("--show-settings", help="Print the resolved settings and exit.")
     ] = False,
@@ -114,33 +111,26 @@ def serve(
     clients at http://HOST:HTTP_PORT (googleapiclient: discoveryServiceUrl=
     http://HOST:HTTP_PORT/$discovery/rest?version=v1alpha1). Stops gracefully on SIGTERM.
     """
-    from perspective_local.logs import configure_logging
-    from perspective_local.settings import Settings, SettingsError
-
-    try:
-        settings = Settings.load(
-            config_file=config,
-            host=host,
-            grpc_port=grpc_port,
-            http_port=http_port,
-            api_keys=api_keys,
-            max_comment_bytes=max_comment_bytes,
-            max_batch_texts=max_batch_texts,
-            forward_batch_windows=batch_size,
-            max_wait_ms=max_wait_ms,
-            max_admitted_texts=max_admitted_texts,
-            device=device,
-            model_dir=model_dir,
-            backends=backends,
-            routes=",".join(route) if route else None,
-        )
-    except SettingsError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+    settings = load_settings(
+        config,
+        host=host,
+        grpc_port=grpc_port,
+        http_port=http_port,
+        api_keys=api_keys,
+        max_comment_bytes=max_comment_bytes,
+        max_batch_texts=max_batch_texts,
+        forward_batch_windows=batch_size,
+        max_wait_ms=max_wait_ms,
+        max_admitted_texts=max_admitted_texts,
+        device=device,
+        model_dir=model_dir,
+        backends=backends,
+        routes=",".join(route) if route else None,
+        onnx_precision=onnx_precision.value if onnx_precision else None,
+    )
     if show_settings:
         typer.echo(json.dumps(settings.as_dict(), indent=2))
         return
-    configure_logging(settings.log_level, settings.log_format)
 
     import asyncio
 
@@ -149,5 +139,4 @@ def serve(
     try:
         asyncio.run(run_server(settings))
     except (OSError, ValueError) as exc:  # FileNotFoundError and ArtifactError included
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+        raise fail(str(exc), ExitCode.FAILED) from None

@@ -28,6 +28,7 @@ import numpy as np
 from perspective_local.evaluation.metrics import attribute_metrics, roc_auc
 from perspective_local.models.attributes import ATTRIBUTE_NAMES, get_attribute
 from perspective_local.models.backend import Backend
+from perspective_local.settings import Settings
 from perspective_local.training.corpora import (
     CORPORA,
     LabelledText,
@@ -476,3 +477,68 @@ def reliability_plot(name: str, report: Mapping[str, Mapping[str, Any]], path: P
     figure.savefig(path, dpi=110)
     plt.close(figure)
     return path
+
+
+# --------------------------------------------------------------------------- one evaluate run
+
+
+def run(
+    settings: Settings,
+    data_files: Sequence[Path] = (),
+    *,
+    suite: bool = True,
+    out: Path = Path("evaluation"),
+    bias_sample: int | None = 20_000,
+    model_card: Path | None = None,
+    command: str = "perspective-local evaluate",
+    progress: Callable[[str, int, int], None] = lambda stage, done, total: None,
+    say: Callable[[str], None] = lambda line: None,
+) -> Evaluation:
+    """What ``perspective-local evaluate`` does: measure the backend ``settings`` configure
+    on ``data_files`` (labelled JSONL) and, with ``suite``, the built-in suite under
+    ``settings.data_dir``; write ``out/metrics.json``, ``out/reliability/SET.png`` and, given
+    ``model_card``, the model card there.
+
+    Every file is read before the model loads, so a bad one fails fast
+    (``EvaluationDataError``, or ``OSError`` for one that cannot be read); a model that
+    cannot load raises ``ValueError`` or ``FileNotFoundError``.
+    """
+    import os
+
+    from perspective_local.models.artifact import DEFAULT_MODEL_DIR, load_manifest
+    from perspective_local.models.routing import load_backend
+
+    if not data_files and not suite:
+        raise EvaluationDataError("nothing to evaluate: give DATA files or leave --suite on.")
+    manifest = load_manifest(settings.model_dir or DEFAULT_MODEL_DIR)
+    sets: dict[str, list[LabelledText]] = {
+        path.stem: load_labelled_jsonl(path) for path in data_files
+    }
+    if suite:
+        ignored = manifest.provenance.get("ignored_labels", {})
+        sets.update(suite_sets(settings.data_dir, manifest.training_data, ignored))
+    backend = load_backend(settings)
+    say(
+        f"model {backend.model_version} on {backend.device}; "
+        f"{sum(len(v) for v in sets.values())} labelled texts in {len(sets)} sets"
+    )
+    result = evaluate(
+        backend,
+        sets,
+        data_dir=settings.data_dir if suite else None,
+        bias_sample=bias_sample,
+        progress=progress,
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "metrics.json").write_text(result.to_json(), encoding="utf-8")
+    for name, report in result.sets.items():
+        if report:
+            reliability_plot(name, report, out / "reliability" / f"{name}.png")
+    if model_card is not None:
+        from perspective_local.evaluation.model_card import render_model_card
+
+        model_card.parent.mkdir(parents=True, exist_ok=True)
+        plots = os.path.relpath(out / "reliability", model_card.parent)
+        card = render_model_card(manifest, result, command=command, plots=plots)
+        model_card.write_text(card, encoding="utf-8")
+    return result

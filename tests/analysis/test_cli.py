@@ -12,8 +12,8 @@ import typer
 from typer.testing import CliRunner
 
 from perspective_local.analysis.terms import PREDICTORS
-from perspective_local.cli.analyze import EXIT_BAD_INPUT, register
-from perspective_local.cli.options import EXIT_UNAVAILABLE
+from perspective_local.cli.analyze import register
+from perspective_local.cli.common import ExitCode
 from perspective_local.client import Client
 
 
@@ -33,7 +33,7 @@ def test_missing_prism_files_exit_cleanly(tmp_path: Path) -> None:
         "--out",
         str(tmp_path / "o"),
     )
-    assert result.exit_code == EXIT_BAD_INPUT  # type: ignore[attr-defined]
+    assert result.exit_code == ExitCode.USAGE  # type: ignore[attr-defined]
     assert "conversations.jsonl not found" in result.output  # type: ignore[attr-defined]
 
 
@@ -43,7 +43,7 @@ def test_unknown_analysis_lists_valid_names(small_release: Path, tmp_path: Path)
         "--scores", str(small_release / "scores.jsonl"),
         "--out", str(tmp_path), "--analyses", "vibes",
     )  # fmt: skip
-    assert result.exit_code == EXIT_BAD_INPUT  # type: ignore[attr-defined]
+    assert result.exit_code == ExitCode.USAGE  # type: ignore[attr-defined]
     assert "'vibes' is not a valid analysis name; valid names: choice, score" in result.output  # type: ignore[attr-defined]
 
 
@@ -54,7 +54,7 @@ def test_unscored_texts_exit_cleanly(release_copy: Path, tmp_path: Path) -> None
     result = _invoke(
         "analyze", "--prism-dir", str(release_copy), "--scores", str(path), "--out", str(tmp_path),
     )  # fmt: skip
-    assert result.exit_code == EXIT_BAD_INPUT  # type: ignore[attr-defined]
+    assert result.exit_code == ExitCode.USAGE  # type: ignore[attr-defined]
     assert "2 texts have no scores" in result.output  # type: ignore[attr-defined]
 
 
@@ -100,6 +100,33 @@ def test_unreachable_server_exits_4(small_release: Path, tmp_path: Path) -> None
         "analyze", "--prism-dir", str(small_release), "--server", f"127.0.0.1:{port}",
         "--out", str(tmp_path), "--analyses", "score", "--subsets", "all",
     )  # fmt: skip
-    assert result.exit_code == EXIT_UNAVAILABLE, result.output  # type: ignore[attr-defined]
+    assert result.exit_code == ExitCode.UNREACHABLE, result.output  # type: ignore[attr-defined]
     assert f"server 127.0.0.1:{port}" in result.output  # type: ignore[attr-defined]
     assert not (tmp_path / "coefficients.csv").exists()
+
+
+def test_in_process_scoring_uses_the_settings_file(small_release: Path, tmp_path: Path) -> None:
+    """Without --scores or --server, texts are scored by the model the settings file names
+    (here a renamed copy of the packaged model, so its version tells the two apart)."""
+    import shutil
+
+    from perspective_local.models.artifact import DEFAULT_MODEL_DIR, load_manifest
+
+    model = tmp_path / "model"
+    shutil.copytree(DEFAULT_MODEL_DIR, model)
+    manifest = json.loads((model / "manifest.json").read_text())
+    manifest["name"] = "settings-test"
+    (model / "manifest.json").write_text(json.dumps(manifest))
+    version = load_manifest(model).model_version
+    assert version.startswith("settings-test@")
+    config = tmp_path / "settings.toml"
+    config.write_text(f'model_dir = "{model}"\ndevice = "cpu"\nforward_batch_windows = 64\n')
+    out = tmp_path / "out"
+    result = _invoke(
+        "analyze", "--prism-dir", str(small_release), "--config", str(config),
+        "--out", str(out), "--analyses", "score", "--subsets", "all", "--draws", "50",
+        "--tune", "50", "--chains", "1", "--no-loo", "--no-figures",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    assert "in-process" in result.output  # type: ignore[attr-defined]
+    assert f"- scoring_model_version: `{version}`" in (out / "report.md").read_text()

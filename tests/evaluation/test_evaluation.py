@@ -122,7 +122,7 @@ def _write_bias_and_hatecheck(root: Path) -> None:
         writer.writerow(["rev_id", "comment", "toxic"])
         writer.writerow(["1", "You are a worthless idiot and a liar.", "True"])
         writer.writerow(["2", "Thanks, I fixed the citation in the second paragraph.", "False"])
-    from tests.models.test_corpora import write_hatecheck
+    from tests.training.test_corpora import write_hatecheck
 
     write_hatecheck(root)
 

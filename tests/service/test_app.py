@@ -58,6 +58,19 @@ def test_forward_batch_size_is_its_own_setting() -> None:
     assert (shown["forward_batch_windows"], shown["max_batch_texts"]) == (8, 128)
 
 
+def test_batching_flags_carry_units_and_keep_their_old_names() -> None:
+    new = CliRunner().invoke(
+        cli(), ["serve", "--max-batch-texts", "16", "--max-admitted-texts", "64", "--show-settings"]
+    )
+    old = CliRunner().invoke(
+        cli(), ["serve", "--max-batch-size", "16", "--max-queue", "64", "--show-settings"]
+    )
+    for result in (new, old):
+        assert result.exit_code == 0, result.output
+        shown = json.loads(result.output)
+        assert (shown["max_batch_texts"], shown["max_admitted_texts"]) == (16, 64)
+
+
 def test_bad_settings_exit_with_usage_error() -> None:
     result = CliRunner().invoke(cli(), ["serve", "--max-queue", "4", "--show-settings"])
     assert result.exit_code == 2
