@@ -110,7 +110,7 @@ TINY_CORPORA = ("c3", "decodingtrust", "epitome", "stanford_politeness")
 
 def write_tiny_corpora(root: Path) -> Path:
     """C3, DecodingTrust, EPITOME and Stanford Politeness files, in their published layouts,
-    that between them label all 13 attributes. Returns the data root."""
+    that between them label all 15 attributes. Returns the data root."""
     _write_csv(root / "c3" / "C3_anonymized.csv", _c3_rows())
     (root / "decodingtrust").mkdir(parents=True, exist_ok=True)
     for name, pool in (("toxic.jsonl", HOSTILE), ("nontoxic.jsonl", FRIENDLY)):

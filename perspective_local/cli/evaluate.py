@@ -58,6 +58,21 @@ def evaluate(
     model_card: Annotated[
         Path | None, typer.Option(help="Also write the model card (Markdown) here.")
     ] = None,
+    loco: Annotated[
+        bool,
+        typer.Option(
+            help="Also leave each training corpus out of the frozen recipe and measure on it "
+            "(embeds every training text once; cached)."
+        ),
+    ] = False,
+    compare: Annotated[
+        tuple[Path, Path] | None,
+        typer.Option(
+            metavar="DIR_A DIR_B",
+            help="Instead: score the generalisation sets with two model directories and "
+            "print each metric's difference (B - A) with a paired bootstrap 95% interval.",
+        ),
+    ] = None,
     model_dir: ModelDirOption = None,
     backends: BackendsOption = None,
     route: RouteOption = None,
@@ -76,6 +91,10 @@ def evaluate(
 
     from perspective_local.evaluation.suite import run
 
+    if compare is not None:
+        base = load_settings(config, device=device, data_dir=data_dir)
+        _compare(*compare, out=out, device=base.device, data_dir=base.data_dir)
+        return
     settings = load_settings(
         config, model_dir=model_dir, backends=backends, device=device,
         forward_batch_windows=batch_size, data_dir=data_dir,
@@ -91,6 +110,7 @@ def evaluate(
                 out=out,
                 bias_sample=bias_sample or None,
                 model_card=model_card,
+                loco=loco,
                 command="perspective-local " + " ".join(sys.argv[1:]),
                 progress=progress,
                 say=lambda line: err.print(line, highlight=False, markup=False),
@@ -161,3 +181,22 @@ def _print_evaluation(result: Evaluation) -> None:
 
 def _cell(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
+
+
+def _compare(dir_a: Path, dir_b: Path, *, out: Path, device: str, data_dir: Path) -> None:
+    import json
+
+    from perspective_local.evaluation.generalisation import compare, comparison_table
+    from perspective_local.models.backends.heads import HeadsBackend
+
+    try:
+        a = HeadsBackend.load(dir_a, device=device)
+        b = HeadsBackend.load(dir_b, device=device)
+    except (OSError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    report = compare(a, b, data_dir, progress=lambda line: err.print(line, highlight=False))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "compare.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    typer.echo(f"A = {a.model_version} ({dir_a}), B = {b.model_version} ({dir_b})")
+    typer.echo("\n".join(comparison_table(report)))
+    typer.echo(f"wrote {out / 'compare.json'}")

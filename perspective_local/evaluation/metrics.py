@@ -7,7 +7,9 @@ absolute error and the calibration error use the soft labels as they are.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
@@ -94,3 +96,144 @@ def attribute_metrics(target: np.ndarray, predicted: np.ndarray) -> dict[str, ob
         "log_loss": log_loss(target, predicted),
         "reliability": [asdict(b) for b in bins],
     }
+
+
+# ------------------------------------------------------------------ intervals and agreement
+
+#: Bootstrap resamples behind every interval; 400 keep a 95% interval's ends stable to about
+#: 0.005 for the set sizes here, at a few milliseconds per metric.
+BOOTSTRAP_RESAMPLES = 400
+#: Perspective scores below this are "the low range", where most real text lies: agreement
+#: there decides whether a corpus's ordinary texts are ranked as Perspective ranks them.
+LOW_RANGE = 0.3
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A metric on one set with its bootstrap 95% percentile interval (``None``: undefined,
+    e.g. AUC with one class, or Spearman of a constant)."""
+
+    value: float | None
+    low: float | None
+    high: float | None
+    n: int
+
+
+def _rows_rank(values: np.ndarray) -> np.ndarray:
+    from scipy.stats import rankdata
+
+    ranks: np.ndarray = rankdata(values, axis=-1)
+    return ranks
+
+
+def _spearman_rows(target: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+    """Spearman correlation of each row pair (ties get average ranks); NaN where constant."""
+    a = _rows_rank(target)
+    b = _rows_rank(predicted)
+    a = a - a.mean(axis=-1, keepdims=True)
+    b = b - b.mean(axis=-1, keepdims=True)
+    denominator = np.sqrt((a * a).sum(-1) * (b * b).sum(-1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out: np.ndarray = (a * b).sum(-1) / denominator
+    return out
+
+
+def _auc_rows(target: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+    """ROC-AUC of each row pair (labels binarised at 0.5); NaN where one class is missing."""
+    positive = target >= 0.5
+    n_pos = positive.sum(-1)
+    n_neg = positive.shape[-1] - n_pos
+    ranks = _rows_rank(predicted)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out: np.ndarray = ((ranks * positive).sum(-1) - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+    return out
+
+
+def _mae_rows(target: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+    out: np.ndarray = np.abs(target - predicted).mean(-1)
+    return out
+
+
+_ROW_METRICS = {"roc_auc": _auc_rows, "spearman": _spearman_rows, "mae": _mae_rows}
+
+
+def _resample_index(n: int, resamples: int, seed: int) -> np.ndarray:
+    index: np.ndarray = np.random.default_rng(seed).integers(0, n, size=(resamples, n))
+    return index
+
+
+def bootstrap(
+    metric: str,
+    target: np.ndarray,
+    predicted: np.ndarray,
+    *,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = 0,
+) -> Estimate:
+    """``metric`` (``roc_auc``, ``spearman`` or ``mae``) with a percentile bootstrap interval
+    over texts. The seed is fixed, so a report is reproducible."""
+    target = np.asarray(target, dtype=np.float64)
+    predicted = np.asarray(predicted, dtype=np.float64)
+    n = len(target)
+    rows = _ROW_METRICS[metric]
+    value = float(rows(target[None], predicted[None])[0]) if n > 1 else float("nan")
+    if not np.isfinite(value):
+        return Estimate(None, None, None, n)
+    index = _resample_index(n, resamples, seed)
+    draws = rows(target[index], predicted[index])
+    draws = draws[np.isfinite(draws)]
+    if len(draws) < resamples // 2:
+        return Estimate(value, None, None, n)
+    low, high = np.percentile(draws, [2.5, 97.5])
+    return Estimate(value, float(low), float(high), n)
+
+
+def bootstrap_difference(
+    metric: str,
+    target: np.ndarray,
+    predicted_a: np.ndarray,
+    predicted_b: np.ndarray,
+    *,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = 0,
+) -> Estimate:
+    """``metric(b) - metric(a)`` on the same texts, with a paired bootstrap interval: each
+    resample draws one set of texts and scores both models on it."""
+    target = np.asarray(target, dtype=np.float64)
+    a = np.asarray(predicted_a, dtype=np.float64)
+    b = np.asarray(predicted_b, dtype=np.float64)
+    rows = _ROW_METRICS[metric]
+    n = len(target)
+    value = float(rows(target[None], b[None])[0] - rows(target[None], a[None])[0])
+    if not np.isfinite(value):
+        return Estimate(None, None, None, n)
+    index = _resample_index(n, resamples, seed)
+    draws = rows(target[index], b[index]) - rows(target[index], a[index])
+    draws = draws[np.isfinite(draws)]
+    if len(draws) < resamples // 2:
+        return Estimate(value, None, None, n)
+    low, high = np.percentile(draws, [2.5, 97.5])
+    return Estimate(value, float(low), float(high), n)
+
+
+def perspective_agreement(target: np.ndarray, predicted: np.ndarray) -> dict[str, Estimate]:
+    """Agreement with Perspective's own scores: Spearman, MAE on the score scale, and
+    Spearman among texts Perspective scores below ``LOW_RANGE``."""
+    target = np.asarray(target, dtype=np.float64)
+    predicted = np.asarray(predicted, dtype=np.float64)
+    low = target < LOW_RANGE
+    return {
+        "spearman": bootstrap("spearman", target, predicted),
+        "mae": bootstrap("mae", target, predicted),
+        "spearman_low": bootstrap("spearman", target[low], predicted[low]),
+    }
+
+
+def format_estimate(estimate: Mapping[str, Any]) -> str:
+    """``value [low, high]`` to three decimals, from an ``Estimate`` as a dict (``-``: none)."""
+    value, low, high = estimate["value"], estimate["low"], estimate["high"]
+    if value is None:
+        return "-"
+    if low is None or high is None:
+        return f"{value:.3f}"
+    return f"{value:.3f} [{low:.3f}, {high:.3f}]"

@@ -1,65 +1,119 @@
 """Write ``MODEL_CARD.md`` from a model's manifest and one ``evaluate`` run.
 
-Every number in the card comes from the ``Evaluation`` it is given; the card never carries a
-figure by hand, so regenerating it after retraining keeps it true.
+Every number in the card comes from the reports it is given (the suite's ``Evaluation``, the
+per-source generalisation report and the leave-one-corpus-out report); the card never
+carries a figure by hand, so regenerating it after retraining keeps it true. The headline is
+generalisation: targets are judged per source, never on a pooled set, and the hand-written
+seed sets have a section of their own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
-from perspective_local.evaluation.suite import (
-    HUMAN_COMMENTS_SET,
-    POOLED_SET,
-    Evaluation,
-)
+from perspective_local.evaluation.generalisation import agreement_table, human_table
+from perspective_local.evaluation.loco import loco_table
+from perspective_local.evaluation.metrics import format_estimate
+from perspective_local.evaluation.suite import Evaluation
 from perspective_local.models.artifact import Manifest
+
+Source = Literal["shipped", "left_out"]
 
 
 @dataclass(frozen=True)
 class Target:
-    """A quality bar: ``metric`` of ``attribute`` on evaluation set ``on`` is at least ``value``."""
+    """A quality bar: ``metric`` of ``attribute`` is at least ``value`` on **each** of the
+    sets ``on`` (never pooled). ``source`` says whose figure counts: the shipped model's on a
+    set it never trained on (or a test side), or the recipe's with the corpus left out of
+    training (``loco``), for human-labelled corpora the shipped model trained on."""
 
     attribute: str
     metric: str
-    on: str
+    on: tuple[str, ...]
     value: float
+    data: str
+    source: Source = "shipped"
 
 
-#: The bars the default model is held to (issue 5), each on our own held-out data.
+_BRIDGING = (
+    "AFFINITY_EXPERIMENTAL", "COMPASSION_EXPERIMENTAL", "CURIOSITY_EXPERIMENTAL",
+    "NUANCE_EXPERIMENTAL", "PERSONAL_STORY_EXPERIMENTAL", "REASONING_EXPERIMENTAL",
+    "RESPECT_EXPERIMENTAL",
+)  # fmt: skip
+_WEB = ("rtp_quark", "decodingtrust")
+_SOCIAL = ("bluesky_early", "bluesky")
+
+#: The bars of the distillation issue, each on the closest data this project has.
 TARGETS: tuple[Target, ...] = (
-    Target("TOXICITY", "roc_auc", HUMAN_COMMENTS_SET, 0.85),
-    Target("TOXICITY", "spearman", "decodingtrust", 0.85),
-    Target("SEVERE_TOXICITY", "spearman", "decodingtrust", 0.80),
-    Target("INSULT", "spearman", "decodingtrust", 0.80),
-    Target("PROFANITY", "spearman", "decodingtrust", 0.80),
-    Target("IDENTITY_ATTACK", "spearman", "decodingtrust", 0.70),
-    Target("THREAT", "spearman", "decodingtrust", 0.70),
-    Target("PERSONAL_STORY_EXPERIMENTAL", "roc_auc", POOLED_SET, 0.85),
-    Target("COMPASSION_EXPERIMENTAL", "roc_auc", POOLED_SET, 0.85),
-    Target("REASONING_EXPERIMENTAL", "roc_auc", POOLED_SET, 0.95),
-    Target("CURIOSITY_EXPERIMENTAL", "roc_auc", POOLED_SET, 0.95),
-    Target("RESPECT_EXPERIMENTAL", "roc_auc", POOLED_SET, 0.85),
-)
+    Target("TOXICITY", "roc_auc", ("c3", "ucc"), 0.85, "human-labelled news comments", "left_out"),
+    Target("TOXICITY", "spearman", _WEB, 0.85, "web text vs Perspective (2020)"),
+    Target("SEVERE_TOXICITY", "spearman", _WEB, 0.82, "web text vs Perspective (2020)"),
+    Target("INSULT", "spearman", _WEB, 0.82, "web text vs Perspective (2020)"),
+    Target("PROFANITY", "spearman", _WEB, 0.80, "web text vs Perspective (2020)"),
+    Target("IDENTITY_ATTACK", "spearman", _WEB, 0.70, "web text vs Perspective (2020)"),
+    Target("THREAT", "spearman", _WEB, 0.70, "web text vs Perspective (2020)"),
+    Target("TOXICITY", "spearman", _SOCIAL, 0.80, "social-media posts vs Perspective (2024)"),
+    *(Target(a, "spearman", _SOCIAL, 0.70, "social-media posts vs Perspective (2024)")
+      for a in _BRIDGING),
+    Target("REASONING_EXPERIMENTAL", "roc_auc", ("c3",), 0.95, "human labels", "left_out"),
+    Target("PERSONAL_STORY_EXPERIMENTAL", "roc_auc", ("c3",), 0.80, "human labels", "left_out"),
+    Target("COMPASSION_EXPERIMENTAL", "roc_auc", ("epitome",), 0.85, "human labels", "left_out"),
+    Target("CURIOSITY_EXPERIMENTAL", "roc_auc", ("epitome",), 0.95, "human labels", "left_out"),
+)  # fmt: skip
+#: A bar of the issue that no data here can measure.
+UNMEASURED = ("TOXICITY Spearman vs Perspective on LLM-written text >= 0.75: no LLM-written "
+              "text with Perspective scores is available to this project.")  # fmt: skip
 
 _COLUMNS = ("n", "n_positive", "roc_auc", "spearman", "mae", "ece")
 
 
-def target_results(evaluation: Evaluation) -> list[tuple[Target, float | None]]:
-    """Each target with the measured value (``None`` when the set or label was missing)."""
+@dataclass(frozen=True)
+class TargetResult:
+    target: Target
+    #: Per set in ``target.on`` that was measured: the estimate (as a dict).
+    measured: dict[str, dict[str, Any]]
+
+    @property
+    def met(self) -> bool | None:
+        values = [m["value"] for m in self.measured.values()]
+        if not values or any(v is None for v in values):
+            return None
+        return all(v >= self.target.value for v in values)
+
+
+def target_results(
+    generalisation: dict[str, Any], loco: dict[str, Any] | None = None
+) -> list[TargetResult]:
+    """Each target with its per-set estimates (sets without the label are left out)."""
     out = []
     for target in TARGETS:
-        measured = evaluation.sets.get(target.on, {}).get(target.attribute, {}).get(target.metric)
-        out.append((target, measured))
+        measured: dict[str, dict[str, Any]] = {}
+        for name in target.on:
+            if target.source == "left_out":
+                row = (loco or {}).get(name, {}).get(target.attribute)
+                estimate = row["left_out"].get(target.metric) if row else None
+            else:
+                entry = generalisation.get(name, {}).get("attributes", {})
+                estimate = entry.get(target.attribute, {}).get(target.metric)
+            if estimate is not None:
+                measured[name] = estimate
+        out.append(TargetResult(target, measured))
     return out
 
 
 def render_model_card(
-    manifest: Manifest, evaluation: Evaluation, *, command: str, plots: str = "reliability"
+    manifest: Manifest,
+    evaluation: Evaluation,
+    *,
+    command: str,
+    plots: str = "reliability",
+    generalisation: dict[str, Any] | None = None,
+    loco: dict[str, Any] | None = None,
 ) -> str:
     """The card's Markdown; ``plots`` is where the reliability plots lie, as the card links it."""
+    generalisation = generalisation or {}
     lines = [
         f"# Model card: {manifest.model_version}",
         "",
@@ -68,12 +122,13 @@ def render_model_card(
         "",
         *_overview(manifest),
         *_training_data(manifest),
-        *_targets(evaluation),
+        *_targets(generalisation, loco),
+        *_generalisation(generalisation, loco),
         *_sets(evaluation, plots),
         *_identity_bias(evaluation),
         *_hatecheck(evaluation),
         *_training_details(manifest),
-        *_weaknesses(manifest, evaluation),
+        *_weaknesses(manifest, evaluation, generalisation, loco),
     ]
     return "\n".join(lines).rstrip() + "\n"
 
@@ -161,48 +216,108 @@ def _training_data(manifest: Manifest) -> list[str]:
     lines += [
         "The `seed_*` corpora are hand-written for this project (by the developers, with an "
         "AI assistant) because no labelled data exists for AFFINITY, NUANCE and most of "
-        "CURIOSITY; see `perspective_local/models/seed_data/README.md`. A fixed 30% of each is "
+        "CURIOSITY; see `perspective_local/training/seed_data/README.md`. A fixed 30% of each is "
         "kept for testing only.",
         "",
     ]
     return lines
 
 
-def _targets(evaluation: Evaluation) -> list[str]:
+def _targets(generalisation: dict[str, Any], loco: dict[str, Any] | None) -> list[str]:
+    results = target_results(generalisation, loco)
     rows = []
-    for target, measured in target_results(evaluation):
-        met = None if measured is None else ("yes" if measured >= target.value else "**no**")
-        rows.append(
-            (
-                _short(target.attribute),
-                target.metric,
-                f"`{target.on}`",
-                f"≥ {target.value:.2f}",
-                None if measured is None else f"{measured:.4f}",
-                met,
-            )
-        )
+    for result in results:
+        target = result.target
+        cells = "; ".join(f"`{k}` {format_estimate(v)}" for k, v in result.measured.items())
+        met = {True: "yes", False: "**no**", None: "-"}[result.met]
+        whose = "left out of training" if target.source == "left_out" else "shipped model"
+        rows.append((_short(target.attribute), target.metric, target.data, whose,
+                     f"≥ {target.value:.2f}", cells or "-", met))  # fmt: skip
+    n_met = sum(1 for r in results if r.met)
     return [
         "## Targets",
         "",
-        f"Measured on held-out data: `{HUMAN_COMMENTS_SET}` pools the test splits of the "
-        "human-labelled comment sets; `decodingtrust` is the test split of the web text "
-        f"scored by Perspective (2020 models); `{POOLED_SET}` pools every trained-on "
-        "corpus's test split and the seed sets' test parts.",
+        f"**{n_met} of {len(results)} targets met.** Each target must hold on every listed "
+        "set separately (95% bootstrap intervals in brackets). Sets are the test sides of the "
+        "Perspective-scored corpora (`bluesky`, `rtp_quark`, `decodingtrust`: never fitted "
+        "on), `bluesky_early` (a period never trained on), and, for the human-labelled "
+        "corpora the model trains on, the recipe's figure with that corpus left out of "
+        "training. The project's independent held-out data (kept outside this repository) "
+        "is measured separately and may differ.",
         "",
-        *_table(("attribute", "metric", "set", "target", "measured", "met"), rows),
+        *_table(("attribute", "metric", "data", "whose figure", "target", "measured", "met"), rows),
+        f"Not measurable here: {UNMEASURED}",
+        "",
     ]
+
+
+def _generalisation(generalisation: dict[str, Any], loco: dict[str, Any] | None) -> list[str]:
+    if not generalisation and not loco:
+        return []
+    lines = ["## Agreement with Perspective, per source", ""]
+    if generalisation:
+        lines += [
+            "Spearman and mean absolute error against Perspective's own scores, and Spearman "
+            "among texts Perspective scores below 0.3 (where most real text lies); 95% "
+            "bootstrap intervals. Each set on its own; nothing is pooled.",
+            "",
+            *(f"- `{name}`: {entry['description']} ({entry['n']} texts)"
+              for name, entry in generalisation.items() if entry["kind"] == "perspective"),
+            "",
+            *agreement_table(generalisation),
+            "",
+            "## Human labels, per source",
+            "",
+            "ROC-AUC (labels binarised at 0.5) on each human-labelled set; a trained-on "
+            "corpus is measured on its test side.",
+            "",
+            *human_table(generalisation),
+            "",
+        ]  # fmt: skip
+    if loco:
+        lines += [
+            "## Leave one corpus out",
+            "",
+            "For each corpus, the heads are fitted by the training recipe on the frozen "
+            "encoder twice: with every training corpus, and with that corpus left out; both "
+            "are measured on its test side. The left-out figure is the evidence of "
+            "generalisation to a new source; the gap is what training on the corpus itself "
+            "bought.",
+            "",
+            *loco_table(loco),
+            "",
+        ]
+    return lines
 
 
 def _sets(evaluation: Evaluation, plots: str) -> list[str]:
     lines = [
-        "## Every evaluation set",
+        "## Every evaluation set of the suite",
         "",
-        "ROC-AUC binarises labels at 0.5; Spearman, MAE (mean absolute error) and ECE "
-        "(expected calibration error, 10 bins) use the soft labels.",
+        "In-distribution and diagnostic detail; not a headline. Pooled sets "
+        "(`human_comments`, `pooled_test`) mix sources with different base rates. ROC-AUC "
+        "binarises labels at 0.5; Spearman, MAE (mean absolute error) and ECE (expected "
+        "calibration error, 10 bins) use the soft labels.",
         "",
     ]
-    for name, report in evaluation.sets.items():
+    seeds = {n: r for n, r in evaluation.sets.items() if n.startswith("seed_")}
+    others = {n: r for n, r in evaluation.sets.items() if n not in seeds}
+    lines += _set_tables(evaluation, others, plots)
+    if seeds:
+        lines += [
+            "## Hand-written seed sets (not evidence of generalisation)",
+            "",
+            "Written for this project (see `training/seed_data/README.md`); far easier than "
+            "real text. Reported on their own, never in a headline.",
+            "",
+            *_set_tables(evaluation, seeds, plots),
+        ]
+    return lines
+
+
+def _set_tables(evaluation: Evaluation, sets: dict[str, dict[str, Any]], plots: str) -> list[str]:
+    lines: list[str] = []
+    for name, report in sets.items():
         info = evaluation.set_info.get(name, {})
         lines += [f"### `{name}`", ""]
         if info.get("description"):
@@ -332,14 +447,21 @@ def _training_of(manifest: Manifest) -> str:
             f"of at most {finetune['max_length']} tokens")  # fmt: skip
 
 
-def _weaknesses(manifest: Manifest, evaluation: Evaluation) -> list[str]:
+def _weaknesses(
+    manifest: Manifest,
+    evaluation: Evaluation,
+    generalisation: dict[str, Any],
+    loco: dict[str, Any] | None,
+) -> list[str]:
     lines = ["## Known weaknesses", ""]
-    for target, measured in target_results(evaluation):
-        if measured is not None and measured < target.value:
-            lines.append(
-                f"- {_short(target.attribute)} {target.metric} on `{target.on}` is "
-                f"{measured:.3f}, below the {target.value:.2f} target."
-            )
+    for result in target_results(generalisation, loco):
+        target = result.target
+        for name, estimate in result.measured.items():
+            if estimate["value"] is not None and estimate["value"] < target.value:
+                lines.append(
+                    f"- {_short(target.attribute)} {target.metric} on `{name}` is "
+                    f"{estimate['value']:.3f}, below the {target.value:.2f} target."
+                )
     for attribute, report in evaluation.hatecheck.items():
         failing = [k for k, v in report.items() if k != "summary" and v["accuracy"] < 0.5]
         if failing:

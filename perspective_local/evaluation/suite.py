@@ -490,13 +490,16 @@ def run(
     out: Path = Path("evaluation"),
     bias_sample: int | None = 20_000,
     model_card: Path | None = None,
+    loco: bool = False,
     command: str = "perspective-local evaluate",
     progress: Callable[[str, int, int], None] = lambda stage, done, total: None,
     say: Callable[[str], None] = lambda line: None,
 ) -> Evaluation:
     """What ``perspective-local evaluate`` does: measure the backend ``settings`` configure
-    on ``data_files`` (labelled JSONL) and, with ``suite``, the built-in suite under
-    ``settings.data_dir``; write ``out/metrics.json``, ``out/reliability/SET.png`` and, given
+    on ``data_files`` (labelled JSONL) and, with ``suite``, the built-in suite and the
+    per-source generalisation report (``generalisation.py``) under ``settings.data_dir``, and
+    with ``loco`` the leave-one-corpus-out runs (``loco.py``); write ``out/metrics.json``,
+    ``out/generalisation.json``, ``out/loco.json``, ``out/reliability/SET.png`` and, given
     ``model_card``, the model card there.
 
     Every file is read before the model loads, so a bad one fails fast
@@ -531,6 +534,16 @@ def run(
     )
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(result.to_json(), encoding="utf-8")
+    generalisation: dict[str, Any] = {}
+    loco_report: dict[str, Any] | None = None
+    if suite:
+        from perspective_local.evaluation.generalisation import evaluate_generalisation
+
+        generalisation = evaluate_generalisation(backend, settings.data_dir, progress=say)
+        _write_json(out / "generalisation.json", generalisation)
+    if loco:
+        loco_report = _leave_corpora_out(settings, manifest.training_data, say)
+        _write_json(out / "loco.json", loco_report)
     for name, report in result.sets.items():
         if report:
             reliability_plot(name, report, out / "reliability" / f"{name}.png")
@@ -539,6 +552,25 @@ def run(
 
         model_card.parent.mkdir(parents=True, exist_ok=True)
         plots = os.path.relpath(out / "reliability", model_card.parent)
-        card = render_model_card(manifest, result, command=command, plots=plots)
+        card = render_model_card(manifest, result, command=command, plots=plots,
+                                 generalisation=generalisation, loco=loco_report)  # fmt: skip
         model_card.write_text(card, encoding="utf-8")
     return result
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+
+
+def _leave_corpora_out(
+    settings: Settings, trained_on: Iterable[str], say: Callable[[str], None]
+) -> dict[str, Any]:
+    """Leave each trained-on corpus (but the hand-written seed sets) out of the frozen recipe."""
+    from perspective_local.evaluation.loco import leave_one_corpus_out
+    from perspective_local.training.train import TrainConfig
+
+    corpora = tuple(trained_on)
+    config = TrainConfig(data_dir=settings.data_dir, out_dir=Path("."), corpora=corpora,
+                         cache_dir=settings.cache_dir, device=settings.device)  # fmt: skip
+    held_out = [name for name in corpora if not name.startswith("seed_")]
+    return leave_one_corpus_out(config, held_out, progress=say)

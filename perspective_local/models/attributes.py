@@ -16,7 +16,7 @@ Group = Literal["production", "experimental", "bridging"]
 
 #: The backend that runs the shared encoder and one linear head per attribute.
 HEADS_BACKEND = "heads"
-#: Detoxify checkpoints (``models pull``); the only backend with SEXUALLY_EXPLICIT.
+#: Detoxify checkpoints (``models pull``).
 DETOXIFY_BACKEND = "detoxify"
 
 #: Languages the Perspective API lists for its production attributes. Kept for reference
@@ -81,15 +81,22 @@ _ALL: tuple[Attribute, ...] = (
         "THREAT",
         "States an intention to inflict pain, injury or violence on a person or group.",
     ),
-    # Experimental in Perspective; no corpus here labels it, so only Detoxify's
-    # ``unbiased`` and ``multilingual`` checkpoints (output ``sexual_explicit``) serve it.
+    # Experimental in Perspective. The default heads distil Perspective's own 2020 (web
+    # text) and 2024 (Bluesky) scores; Detoxify's ``unbiased`` and ``multilingual``
+    # checkpoints (output ``sexual_explicit``) serve SEXUALLY_EXPLICIT too.
     Attribute(
         "SEXUALLY_EXPLICIT",
         "References to sexual acts, body parts or other lewd content.",
         "experimental",
         ("en",),
         ("en",),
-        backend=DETOXIFY_BACKEND,
+    ),
+    Attribute(
+        "FLIRTATION",
+        "Pickup lines, complimenting appearance, subtle sexual innuendos, etc.",
+        "experimental",
+        ("en",),
+        ("en",),
     ),
     _bridging(
         "AFFINITY_EXPERIMENTAL",

@@ -17,6 +17,7 @@ licence puts no such restriction on models trained from the data.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import html
 import json
@@ -54,6 +55,8 @@ NUANCE = _attr("NUANCE_EXPERIMENTAL")
 PERSONAL_STORY = _attr("PERSONAL_STORY_EXPERIMENTAL")
 REASONING = _attr("REASONING_EXPERIMENTAL")
 RESPECT = _attr("RESPECT_EXPERIMENTAL")
+SEXUALLY_EXPLICIT = _attr("SEXUALLY_EXPLICIT")
+FLIRTATION = _attr("FLIRTATION")
 
 #: The six production toxicity attributes, in registry order.
 _PRODUCTION: tuple[str, ...] = tuple(
@@ -283,7 +286,8 @@ def _c3(data_dir: Path) -> Iterator[LabelledText]:
 def _decodingtrust(data_dir: Path) -> Iterator[LabelledText]:
     """DecodingTrust RealToxicityPrompts subsets: web-text fragments with 2020 Perspective scores.
 
-    The six toxicity attributes <- the same-named Perspective score. ``prompt.text`` and
+    The six toxicity attributes, SEXUALLY_EXPLICIT and FLIRTATION <- the same-named
+    Perspective score. ``prompt.text`` and
     ``continuation.text`` are separate texts sharing a group (the line's ``filename``, else the
     file and line number) so a sentence's two halves stay on one side of a split. Null scores are
     unknown; a text with no score at all is skipped.
@@ -297,10 +301,267 @@ def _decodingtrust(data_dir: Path) -> Iterator[LabelledText]:
             group = f"decodingtrust:{record.get('filename') or f'{path.stem}:{index}'}"
             for part in ("prompt", "continuation"):
                 fields = record.get(part) or {}
-                scores = {name: fields.get(name.lower()) for name in _PRODUCTION}
-                labels = {name: float(v) for name, v in scores.items() if v is not None}
+                labels = _rtp_scores(fields)
                 if labels:
                     yield _example(str(fields.get("text") or ""), labels, "decodingtrust", group)
+
+
+#: RealToxicityPrompts' Perspective fields, named as the registry names them.
+_RTP_ATTRIBUTES = (*_PRODUCTION, SEXUALLY_EXPLICIT, FLIRTATION)
+
+
+def _rtp_scores(fields: Mapping[str, object]) -> dict[str, float]:
+    """The Perspective scores of one RealToxicityPrompts half (null scores are unknown)."""
+    scores = {name: fields.get(name.lower()) for name in _RTP_ATTRIBUTES}
+    return {name: float(v) for name, v in scores.items() if isinstance(v, int | float)}
+
+
+# --------------------------------------------------------------------------- rtp (quark)
+
+
+def _rtp_quark(data_dir: Path) -> Iterator[LabelledText]:
+    """RealToxicityPrompts, Quark's validation sample (via CRITIC): OpenWebText sentences
+    across the whole toxicity range, each half scored by Perspective in 2020.
+
+    The six toxicity attributes, SEXUALLY_EXPLICIT and FLIRTATION <- the same-named score;
+    ``prompt.text`` and ``continuation.text`` are separate texts sharing a group (the record's
+    ``filename``, ``begin`` and ``end``), so a sentence's halves stay on one side of a split.
+    A half whose scores are all null is skipped. The 108 records DecodingTrust also holds
+    were removed from the file before it was stored (its README).
+    """
+    path = _require(data_dir / "rtp_quark_val_critic" / "val.jsonl")
+    for line in _lines(path):
+        record = json.loads(line)
+        group = f"rtp_quark:{record['filename']}:{record['begin']}:{record['end']}"
+        for part in ("prompt", "continuation"):
+            fields = record.get(part) or {}
+            labels = _rtp_scores(fields)
+            if labels:
+                yield _example(str(fields.get("text") or ""), labels, "rtp_quark", group)
+
+
+# --------------------------------------------------------------------------- bluesky
+
+_BLUESKY_DIR = "bluesky_reddit_perspective_bridging"
+#: ``prob_*`` column -> attribute. ``constructive`` is REASONING: in every 2024-06 row where
+#: both were requested, REASONING_EXPERIMENTAL equals CONSTRUCTIVE_EXPERIMENTAL exactly.
+_BLUESKY_COLUMNS = {
+    "toxic": TOXICITY, "severe_toxic": SEVERE_TOXICITY, "identity_attack": IDENTITY_ATTACK,
+    "insult": INSULT, "profanity": PROFANITY, "threat": THREAT,
+    "sexually_explicit": SEXUALLY_EXPLICIT, "flirtation": FLIRTATION,
+    "affinity": AFFINITY, "compassion": COMPASSION, "curiosity": CURIOSITY, "nuance": NUANCE,
+    "personal_story": PERSONAL_STORY, "reasoning": REASONING, "constructive": REASONING,
+    "respect": RESPECT,
+}  # fmt: skip
+#: Columns a Bluesky loader may read; author identifiers (DIDs, handles, display names)
+#: are never among them.
+_BLUESKY_READ = ("uri", "text", "text_y", "langs", "was_successfully_labeled")
+
+
+def is_english_post(text: str, langs: str | None = None) -> bool:
+    """Whether a Bluesky post counts as English: the author's ``langs`` tag says ``en``
+    when there is one; otherwise at least 80% of its letters are Latin-script letters and it
+    is not one of the common non-English function-word patterns of the feed (Portuguese,
+    Spanish, German, French, Japanese). Perspective scored every post with ``en`` forced."""
+    if langs:
+        return "en" in re.findall(r"[a-z]{2,3}", langs.lower())
+    letters = [c for c in text if c.isalpha()]
+    if not letters:
+        return False
+    latin = sum(1 for c in letters if "a" <= c.lower() <= "z" or "\u00c0" <= c <= "\u024f")
+    if latin / len(letters) < 0.8:
+        return False
+    words = set(re.findall(r"[a-zà-ÿ]+", text.lower()))
+    foreign = words & _NON_ENGLISH_WORDS
+    english = words & _ENGLISH_WORDS
+    return len(foreign) <= len(english)
+
+
+_ENGLISH_WORDS = frozenset(
+    "the and is are was to of in that it you this for with on not be have my i".split()
+)
+_NON_ENGLISH_WORDS = frozenset(
+    "que não uma para com mais por como isso ele ela muito est les des une pas pour avec "
+    "der die und nicht ist ein eine ich auch sich los las una por pero muy del esta".split()
+)
+
+
+def _bluesky_rows(path: Path) -> Iterator[dict[str, str]]:
+    for row in _dict_rows(_require(path)):
+        kept = {k: v for k, v in row.items() if k in _BLUESKY_READ or k.startswith("prob_")}
+        yield kept
+
+
+def _bluesky_labels(row: Mapping[str, str]) -> dict[str, float | None]:
+    labels: dict[str, float | None] = {}
+    for column, attribute in _BLUESKY_COLUMNS.items():
+        value = _float(row.get(f"prob_{column}", ""))
+        if value is not None:
+            labels[attribute] = value
+    return labels
+
+
+def _bluesky(data_dir: Path) -> Iterator[LabelledText]:
+    """Bluesky posts from the "most liked" feed (synced 2024-05-22..29), scored by
+    Perspective on 2024-06-01 for all 13 attributes plus SEXUALLY_EXPLICIT and FLIRTATION.
+
+    Every attribute <- its ``prob_*`` column (``summaryScore.value``); ``prob_reasoning`` is
+    REASONING (equal to ``prob_constructive`` there). Only rows with
+    ``was_successfully_labeled`` are read (image-only posts were not scored); non-English
+    posts are dropped (``is_english_post``); author identifiers are never read. Group: the
+    post's ``uri``.
+    """
+    path = data_dir / _BLUESKY_DIR / "perspective_labels_most_liked_feed.csv"
+    for row in _bluesky_rows(path):
+        text = row.get("text_y") or row.get("text") or ""
+        if row.get("was_successfully_labeled") != "True" or not is_english_post(text):
+            continue
+        labels = _bluesky_labels(row)
+        labels.pop(_attr("REASONING_EXPERIMENTAL"), None)
+        labels[REASONING] = _float(row.get("prob_reasoning", ""))
+        yield _example(text, labels, "bluesky", f"bluesky:{row['uri']}")
+
+
+def _bluesky_early(data_dir: Path) -> Iterator[LabelledText]:
+    """Bluesky posts of February-April 2024 (the pilot and the 2024-02-03 classification
+    files), scored by Perspective then for TOXICITY and six bridging attributes (no RESPECT).
+
+    TOXICITY <- ``prob_toxic``; REASONING <- ``prob_constructive`` (the same model, renamed
+    later); AFFINITY, COMPASSION, CURIOSITY, NUANCE, PERSONAL_STORY <- their ``prob_*``.
+    A period before the most-liked file: it is kept whole for out-of-period evaluation and
+    validation. Non-English posts are dropped (the 2024-02 file's ``langs`` tag decides where
+    present); author identifiers are never read. Group: the post's ``uri`` (else the text).
+    """
+    for name in ("bluesky_pilot_posts_with_all_features.csv",
+                 "classified_posts_2024-02-03_11-18-17.csv"):  # fmt: skip
+        for row in _bluesky_rows(data_dir / _BLUESKY_DIR / name):
+            text = row.get("text") or ""
+            if not is_english_post(text, row.get("langs")):
+                continue
+            key = row.get("uri") or zlib.crc32(text.encode("utf-8"))
+            yield _example(text, _bluesky_labels(row), "bluesky_early", f"bluesky_early:{key}")
+
+
+# ------------------------------------------------------------------ human-labelled (2026-12)
+
+
+def _hatexplain(data_dir: Path) -> Iterator[LabelledText]:
+    """HateXplain (MAGPIE's preprocessed copy): Twitter and Gab posts, majority of 3 labels.
+
+    IDENTITY_ATTACK <- ``label == 2`` (hate speech targets a protected group by definition);
+    TOXICITY <- ``label >= 1`` (offensive or hateful). Texts are lower-cased without
+    punctuation (a shift from raw text). No threads: rows are grouped in runs.
+    """
+    path = _require(data_dir / "hatexplain" / "preprocessed.csv")
+    for index, row in enumerate(_dict_rows(path)):
+        label = _float(row["label"])
+        if label is None:
+            continue
+        labels = {IDENTITY_ATTACK: float(label == 2), TOXICITY: float(label >= 1)}
+        yield _example(row["text"], labels, "hatexplain", _row_group("hatexplain", index))
+
+
+def _kaggle_insults(data_dir: Path) -> Iterator[LabelledText]:
+    """Kaggle "Detecting Insults in Social Commentary" (2012): comments rated insulting to
+    another participant (1) or not (0).
+
+    INSULT <- ``Insult``. Comments are stored as escaped Python-style strings in quotes;
+    the quotes and ``\\xa0``/``\\n`` escapes are undone. Both files (train and the scored
+    test set) are read; rows are grouped in runs.
+    """
+    folder = data_dir / "kaggle_insults_2012"
+    for name in ("train.csv", "test_with_solutions.csv"):
+        for index, row in enumerate(_dict_rows(_require(folder / name))):
+            label = _float(row["Insult"])
+            text = _unescape_kaggle(row["Comment"])
+            if label is not None:
+                yield _example(text, {INSULT: label}, "kaggle_insults",
+                               _row_group(f"kaggle_insults:{name}", index))  # fmt: skip
+
+
+_LITERAL_ESCAPE = re.compile(r"\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|[nrt'\"\\])")
+_MOJIBAKE = re.compile(r"[\u00c2-\u00f4][\u0080-\u00bf]{1,3}")
+
+
+def _repair_utf8(match: re.Match[str]) -> str:
+    try:
+        return match.group(0).encode("latin-1").decode("utf-8")
+    except UnicodeDecodeError:
+        return match.group(0)
+
+
+def _unescape_kaggle(cell: str) -> str:
+    """Undo the Kaggle file's outer quotes and literal Python escapes, then double-encoded
+    UTF-8. Some comments are escaped twice (``\\\\xc2\\\\xa0``), so escapes are decoded up to
+    twice; runs of Latin-1 characters that form valid UTF-8 are decoded again."""
+    text = cell.strip()
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        text = text[1:-1]
+    for _ in range(2):
+        if not _LITERAL_ESCAPE.search(text):
+            break
+        try:
+            text = codecs.decode(text.encode("latin-1", "backslashreplace"), "unicode_escape")
+        except UnicodeDecodeError:
+            break
+    text = html.unescape(_MOJIBAKE.sub(_repair_utf8, text))
+    return " ".join(text.split())  # line breaks and no-break spaces become plain spaces
+
+
+_DYNABENCH_END = re.compile(r",([01]),dynabench2021\s*$")
+_DYNABENCH_RECORD = re.compile(r"^([^,]*),(.*),([01]),dynabench2021\s*$", re.DOTALL)
+
+
+def _dynabench_records(path: Path) -> Iterator[tuple[str, str, str]]:
+    """(id, text, label) of a Dynabench file. Some texts hold unquoted line breaks, which
+    split a record over several lines: lines are joined until one ends a record."""
+    lines = path.read_text(encoding="utf-8-sig", errors="replace").split("\n")
+    buffer: list[str] = []
+    for line in lines[1:]:
+        line = line.rstrip("\r")
+        if not buffer and not line.strip():
+            continue
+        buffer.append(line)
+        if _DYNABENCH_END.search(line):
+            match = _DYNABENCH_RECORD.match("\n".join(buffer))
+            buffer = []
+            if match:
+                text = match.group(2)
+                if len(text) >= 2 and text[0] == text[-1] == '"':
+                    text = text[1:-1].replace('""', '"')
+                yield match.group(1), text, match.group(3)
+
+
+def _dynabench_hate(data_dir: Path) -> Iterator[LabelledText]:
+    """Dynabench hate (Vidgen et al. 2021), test and dev splits: adversarial, human-written
+    hateful and not-hateful statements.
+
+    IDENTITY_ATTACK <- ``label`` (1 = hate). Not-hateful statements are often still rude,
+    so ``label == 0`` is no TOXICITY negative and TOXICITY is not mapped. Evaluation only.
+    Records split over lines by unquoted line breaks are joined. Group: the id without its
+    perturbation suffix ``p``, so a statement and its perturbation stay together.
+    """
+    folder = data_dir / "dynabench_hate_2021"
+    for name in ("dynabench2021_test.csv", "dynabench2021_valid.csv"):
+        for ident, text, label in _dynabench_records(_require(folder / name)):
+            group = f"dynabench_hate:{ident.strip().rstrip('p')}"
+            yield _example(text, {IDENTITY_ATTACK: float(label)}, "dynabench_hate", group)
+
+
+def _empathic_reactions(data_dir: Path) -> Iterator[LabelledText]:
+    """Empathic reactions to news articles (Buechel et al. 2018): essays with the writer's
+    self-reported empathy (Batson's scale, 1-7).
+
+    COMPASSION (weak) <- (``empathy`` - 1) / 6: the writer's own feeling, not a reader's
+    judgement of the text. Group: the writer (``response_id``), so a writer's essays stay on
+    one side of a split.
+    """
+    path = _require(data_dir / "empathic_reactions" / "messages.csv")
+    for row in _dict_rows(path):
+        empathy = _float(row["empathy"])
+        labels = {COMPASSION: None if empathy is None else (empathy - 1.0) / 6.0}
+        yield _example(row["essay"], labels, "empathic_reactions",
+                       f"empathic_reactions:{row['response_id']}")  # fmt: skip
 
 
 # --------------------------------------------------------------------------- ucc
@@ -743,9 +1004,72 @@ _ALL: tuple[Corpus, ...] = (
         "decodingtrust",
         "CC BY-SA 4.0",
         ("SA",),
-        _PRODUCTION,
+        _RTP_ATTRIBUTES,
         "Web-text prompts and continuations with 2020 Perspective scores (calibration set).",
         _decodingtrust,
+    ),
+    _corpus(
+        "rtp_quark",
+        "MIT (repository); RealToxicityPrompts Apache-2.0",
+        (),
+        _RTP_ATTRIBUTES,
+        "RealToxicityPrompts web-text halves across the whole toxicity range, with 2020 "
+        "Perspective scores (distillation targets).",
+        _rtp_quark,
+    ),
+    _corpus(
+        "bluesky",
+        "MIT (repository); public third-party posts, research use",
+        (),
+        tuple(_BLUESKY_COLUMNS.values()),
+        "Bluesky posts (May 2024) with 2024 Perspective scores for all 13 attributes, "
+        "SEXUALLY_EXPLICIT and FLIRTATION (distillation targets).",
+        _bluesky,
+        test_share=0.2,
+    ),
+    _corpus(
+        "bluesky_early",
+        "MIT (repository); public third-party posts, research use",
+        (),
+        (TOXICITY, AFFINITY, COMPASSION, CURIOSITY, NUANCE, PERSONAL_STORY, REASONING),
+        "Bluesky posts (Feb-Apr 2024) with Perspective scores: a period the training side never "
+        "sees; out-of-period validation and evaluation.",
+        _bluesky_early,
+        test_share=1.0,
+    ),
+    _corpus(
+        "hatexplain",
+        "MIT (dataset) / Apache-2.0 (copy)",
+        (),
+        (IDENTITY_ATTACK, TOXICITY),
+        "Twitter and Gab posts; hate speech -> IDENTITY_ATTACK, offensive or hateful -> "
+        "TOXICITY (majority of 3).",
+        _hatexplain,
+    ),
+    _corpus(
+        "kaggle_insults",
+        "none stated",
+        ("UNKNOWN",),
+        (INSULT,),
+        "News and forum comments rated insulting to another participant (Kaggle 2012).",
+        _kaggle_insults,
+    ),
+    _corpus(
+        "dynabench_hate",
+        "none stated",
+        ("UNKNOWN",),
+        (IDENTITY_ATTACK,),
+        "Adversarial human-written hateful / not-hateful statements (evaluation only).",
+        _dynabench_hate,
+        test_share=1.0,
+    ),
+    _corpus(
+        "empathic_reactions",
+        "CC BY 4.0",
+        (),
+        (COMPASSION,),
+        "Essays reacting to news, with the writer's self-reported empathy (weak COMPASSION).",
+        _empathic_reactions,
     ),
     _corpus(
         "ucc",

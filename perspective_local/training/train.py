@@ -1,21 +1,31 @@
-"""Train the attribute heads: frozen encoder embeddings in, a model artifact out.
+"""Train the attribute heads: encoder embeddings in, a model artifact out.
 
-The recipe (deliberately simple; richer training is a separate piece of work):
-1. load the labelled corpora (``models.corpora``), soft labels in [0, 1];
-2. embed every distinct text once with the frozen encoder, through an on-disk cache, so
-   re-training the heads takes seconds;
+The recipe distils Perspective itself:
+1. load the labelled corpora (``training.corpora``), soft labels in [0, 1]. Where a corpus
+   holds Perspective's own scores (``DISTILLED``: Bluesky 2024, RealToxicityPrompts 2020),
+   those scores are the targets; human-labelled and proxy corpora are auxiliary;
+2. embed every distinct text once, through an on-disk cache, so re-training takes seconds;
 3. per attribute, fit an L2-regularised logistic regression on the soft labels (each text
-   counts as a positive with weight p and a negative with weight 1 - p), choosing the
-   regularisation on a validation split made by *group* (article, thread, topic), so texts
-   of one discussion never sit on both sides;
-4. report held-out ROC-AUC and Spearman for the chosen setting, refit on all the data, and
-   write the artifact with a manifest naming every corpus and licence used.
+   counts as a positive with weight p and a negative with weight 1 - p: the soft
+   cross-entropy against Perspective's score), with auxiliary texts down-weighted. The
+   regularisation and the auxiliary weight are chosen together by the cross-entropy against
+   Perspective's scores on the validation side of the distilled corpora, so a proxy corpus
+   only counts as far as it helps agreement with Perspective on other text. Splits are made
+   by *group* (article, thread, post, record), so one discussion never sits on both sides;
+4. Platt-calibrate on the same Perspective-scored validation texts (so a score reads on
+   Perspective's scale; MAE before and after is recorded), report held-out metrics on the
+   test side (never fitted on), and write the artifact with a manifest naming every corpus
+   and licence used. Heads are fitted on the train side only.
+
+With ``finetune``, LoRA adapters are trained first (``finetune.py``) and the heads are then
+fitted as above on the adapted encoder's embeddings.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import platform
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -41,15 +51,23 @@ from perspective_local.training.corpora import (
 )
 from perspective_local.training.finetune import FinetuneConfig
 
-#: Corpora the default model trains on. ETHOS (GPL) and the diagnostic sets (HateCheck,
-#: the Jigsaw IBM sample) are left out; evaluation uses the diagnostic ones. The hand-written
-#: seed sets are in; the hand-written chat-domain set is for evaluation only.
+log = logging.getLogger(__name__)
+
+#: Corpora whose labels are Perspective's own scores: the distillation targets.
+DISTILLED: frozenset[str] = frozenset({"bluesky", "rtp_quark", "decodingtrust"})
+#: Corpora the default model trains on: the distilled ones, then auxiliary human-labelled
+#: and proxy corpora. ETHOS (GPL) and the diagnostic sets (HateCheck, the Jigsaw IBM sample,
+#: Dynabench, the early Bluesky period) are left out; evaluation uses them. The hand-written
+#: seed sets are auxiliary; the hand-written chat-domain set is for evaluation only.
 DEFAULT_CORPORA: tuple[str, ...] = (
-    "c3", "decodingtrust", "ucc", "epitome", "davidson", "olid",
-    "stanford_politeness", "ukpconvarg1", "ukpconvarg2",
+    "bluesky", "rtp_quark", "decodingtrust",
+    "c3", "ucc", "epitome", "davidson", "olid", "stanford_politeness", "ukpconvarg1",
+    "ukpconvarg2", "hatexplain", "kaggle_insults", "empathic_reactions",
     "seed_affinity", "seed_compassion", "seed_curiosity", "seed_nuance",
     "seed_personal_story", "seed_reasoning", "seed_respect", "seed_threat",
 )  # fmt: skip
+#: Weights tried for auxiliary (not Perspective-scored) texts relative to distilled ones.
+AUX_WEIGHTS: tuple[float, ...] = (0.0, 0.2, 1.0)
 #: Labels of the default corpora that the default model does not learn from, with why:
 #: they measure the *absence* of a problem, which is not the attribute.
 DEFAULT_IGNORED_LABELS: dict[str, frozenset[str]] = {
@@ -80,8 +98,11 @@ class TrainConfig:
     out_dir: Path
     corpora: tuple[str, ...] = DEFAULT_CORPORA
     cache_dir: Path | None = None
-    #: At most this many texts per corpus (a seeded random sample); ``None`` keeps all.
-    max_texts_per_corpus: int | None = 10_000
+    #: At most this many texts per auxiliary corpus (a seeded random sample); ``None`` keeps
+    #: all. Distilled corpora are always kept whole.
+    max_texts_per_corpus: int | None = 3_000
+    #: Corpora whose labels are Perspective's scores (the targets); the rest are auxiliary.
+    distilled: frozenset[str] = DISTILLED
     #: How corpora of different sizes are weighed against each other (see source_weights).
     #: On ../shared/data, "none", "sqrt" and "equal" gave per-corpus held-out AUCs within
     #: 0.01 of each other, so the default keeps every text at weight 1.
@@ -93,12 +114,18 @@ class TrainConfig:
     seed: int = 0
     device: str | None = None
     batch_size: int = 64
-    name: str = "minilm-l6-heads"
+    name: str = "minilm-l6-distilled"
     version: str = __version__
     #: The command line that produced the artifact, recorded in its manifest.
     command: str = ""
     #: Fine-tune the encoder with LoRA adapters after fitting frozen heads; ``None``: frozen.
     finetune: FinetuneConfig | None = None
+    #: Corpora never trained on whose texts (with the validation side of the distilled
+    #: corpora) choose the fine-tuning epoch: the early Bluesky period is another period.
+    selection_corpora: tuple[str, ...] = ("bluesky_early",)
+    #: Where fine-tuning keeps its end-of-epoch checkpoint (resumed when present);
+    #: ``None``: ``CACHE_DIR/checkpoints``, or no checkpoints without a cache.
+    checkpoint_dir: Path | None = None
 
 
 class EmbeddingCache:
@@ -220,11 +247,18 @@ def train_attribute(
     examples: list[Example],
     seed: int,
     weighting: SourceWeighting = "none",
+    distilled: frozenset[str] = DISTILLED,
+    *,
+    c_grid: Sequence[float] = C_GRID,
+    aux_weights: Sequence[float] = AUX_WEIGHTS,
 ) -> tuple[np.ndarray, float, dict[str, Any]]:
-    """Fit on the train split, choose C and calibrate on validation, report on test.
+    """Fit on the train split, choose C and the auxiliary weight and calibrate on validation,
+    report on test.
 
-    The test split (``corpora.split_of``) is never fitted on, so ``perspective-local evaluate``
-    can measure the artifact on it honestly.
+    When some validation texts carry Perspective's scores (``distilled`` sources), choosing
+    and calibrating use only those, so the head is tuned to agree with Perspective; otherwise
+    every validation text counts. The test split (``corpora.split_of``) is never fitted on, so
+    ``perspective-local evaluate`` can measure the artifact on it honestly.
     """
     x = np.stack([e.vector for e in examples])
     y = np.array([e.target for e in examples], dtype=np.float64)
@@ -237,26 +271,37 @@ def train_attribute(
             f"{attribute}: the group split left the train or validation side empty; "
             "need more groups."
         )
-    best: tuple[float, float, np.ndarray, float] | None = None
-    for c in C_GRID:
-        w, b = fit_logistic(x[fit], y[fit], c, seed, weights[fit])
-        loss = log_loss(y[val], predict(x[val], w, b), weights[val])
-        if best is None or loss < best[1]:
-            best = (c, loss, w, b)
+    is_distilled = np.isin(sources, sorted(distilled))
+    if (val & is_distilled).any() and (fit & is_distilled).any():
+        val = val & is_distilled
+        aux_grid = tuple(aux_weights) if (fit & ~is_distilled).any() else (1.0,)
+    else:
+        aux_grid = (1.0,)
+    best: tuple[float, float, float, np.ndarray, float] | None = None
+    for aux in aux_grid:
+        scaled = weights * np.where(is_distilled, 1.0, aux)
+        for c in c_grid:
+            w, b = fit_logistic(x[fit], y[fit], c, seed, scaled[fit])
+            loss = log_loss(y[val], predict(x[val], w, b), weights[val])
+            if best is None or loss < best[2]:
+                best = (c, aux, loss, w, b)
     assert best is not None
-    c, _, weight, bias = best
+    c, aux_weight, _, weight, bias = best
     uncalibrated = held_out_metrics(y[val], predict(x[val], weight, bias), weights[val])
     slope, intercept = fit_platt(x[val] @ weight + bias, y[val])
     weight, bias = weight * slope, bias * slope + intercept
     calibrated = held_out_metrics(y[val], predict(x[val], weight, bias), weights[val])
     report: dict[str, Any] = {
-        "C": c, "source_weighting": weighting,
+        "C": c, "source_weighting": weighting, "aux_weight": aux_weight,
+        "validation_sources": sorted(set(sources[val].tolist())),
         "n_train": int(fit.sum()), "n_validation": int(val.sum()), "n_test": int(test.sum()),
         "sources": sorted(set(sources.tolist())),
         "calibration": {
             "method": "platt", "slope": slope, "intercept": intercept,
             "validation_ece_before": uncalibrated["ece"],
             "validation_ece_after": calibrated["ece"],
+            "validation_mae_before": uncalibrated["mae"],
+            "validation_mae_after": calibrated["mae"],
         },
         "validation": calibrated,
     }  # fmt: skip
@@ -279,7 +324,8 @@ def load_training_corpora(
     for name in config.corpora:
         loaded = load_corpus(name, config.data_dir)
         kept = drop_labels(loaded, config.ignored_labels.get(name, frozenset()))
-        corpora[name] = sample_corpus(kept, config.max_texts_per_corpus, config.seed)
+        limit = None if name in config.distilled else config.max_texts_per_corpus
+        corpora[name] = sample_corpus(kept, limit, config.seed)
         progress(f"{name}: {len(corpora[name])} texts (of {len(loaded)})")
     return corpora
 
@@ -301,15 +347,27 @@ def train(config: TrainConfig, *, progress: Callable[[str], None] = print) -> Ma
     encoder = Encoder(device=config.device)
     weight, bias, metrics = fit_heads(corpora, encoder, DEFAULT_ENCODER_ID, config, progress)
     adapters: TrainedAdapters | None = None
+    epochs: list[dict[str, Any]] = []
     if config.finetune is not None:
         from perspective_local.training.finetune import finetune_encoder
 
-        sample = finetune_sample(corpora, config.finetune.max_texts, config.seed)
+        sample = finetune_sample(corpora, config.finetune.max_texts, config.seed,
+                                 config.distilled)  # fmt: skip
         targets = label_matrix(sample, HEADS_ATTRIBUTES)
-        tensors = finetune_encoder(
+        text_weights = np.array(
+            [1.0 if t.source in config.distilled else config.finetune.aux_weight for t in sample],
+            dtype=np.float32,
+        )
+        select = selection_score(selection_sets(corpora, config), encoder)
+        checkpoints = config.checkpoint_dir or (
+            config.cache_dir / "checkpoints" if config.cache_dir else None
+        )
+        tensors, records = finetune_encoder(
             encoder, [t.text for t in sample], targets, weight, bias, config.finetune,
+            text_weights=text_weights, select=select, checkpoint_dir=checkpoints,
             progress=progress,
         )  # fmt: skip
+        epochs = [asdict(r) for r in records]
         adapters = TrainedAdapters(tensors, config.finetune.rank, config.finetune.alpha)
         kept = {id(t) for t in sample}
         refit = {
@@ -328,9 +386,68 @@ def train(config: TrainConfig, *, progress: Callable[[str], None] = print) -> Ma
         attributes=HEADS_ATTRIBUTES,
         training_data=_training_data(corpora),
         metrics=metrics,
-        provenance=_provenance(config),
+        provenance={
+            **_provenance(config),
+            "device": str(encoder.device),
+            **({"finetune_epochs": epochs} if epochs else {}),
+        },
     )
     return save_artifact(config.out_dir, manifest, weight, bias, adapters=adapters)
+
+
+def selection_sets(
+    corpora: dict[str, list[LabelledText]], config: TrainConfig
+) -> list[list[LabelledText]]:
+    """Texts that choose the fine-tuning epoch: the selection corpora whole (never trained
+    on) and the validation side of each distilled corpus."""
+    sets = []
+    for name in config.selection_corpora:
+        try:
+            sets.append(load_corpus(name, config.data_dir))
+        except FileNotFoundError as exc:
+            log.warning("selection corpus left out", extra={"corpus": name, "reason": str(exc)})
+    for name, rows in corpora.items():
+        if name in config.distilled:
+            test_share = CORPORA[name].test_share
+            sets.append([t for t in rows if split_of(t.group, test_share) == "validation"])
+    return [s for s in sets if s]
+
+
+def selection_score(
+    sets: Sequence[Sequence[LabelledText]], encoder: Encoder
+) -> Callable[[Any, Any], float]:
+    """``score(model, heads)``: the mean over sets and labelled attributes of the Spearman
+    correlation between the model's scores (max over windows, as in scoring) and the labels."""
+    import torch
+
+    from perspective_local.evaluation.metrics import spearman
+    from perspective_local.models.encoder import mean_pool
+
+    def score(model: Any, heads: Any) -> float:
+        def forward(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+            mask_t = torch.from_numpy(mask).to(encoder.device)
+            hidden = model(input_ids=torch.from_numpy(ids).to(encoder.device),
+                           attention_mask=mask_t).last_hidden_state  # fmt: skip
+            out: np.ndarray = torch.sigmoid(heads(mean_pool(hidden, mask_t))).cpu().numpy()
+            return out
+
+        values = []
+        for rows in sets:
+            windows = encoder.windower.windows([t.text for t in rows])
+            per_window = encoder.windower.run(
+                windows, forward, width=len(HEADS_ATTRIBUTES), batch_size=64
+            )
+            predicted = windows.max_per_text(per_window)
+            targets = label_matrix(rows, HEADS_ATTRIBUTES)
+            for j in range(len(HEADS_ATTRIBUTES)):
+                known = ~np.isnan(targets[:, j])
+                if known.sum() > 10:
+                    value = spearman(targets[known, j], predicted[known, j])
+                    if value is not None:
+                        values.append(value)
+        return float(np.mean(values)) if values else float("nan")
+
+    return score
 
 
 def fit_heads(
@@ -362,31 +479,42 @@ def fit_heads(
     weights, biases, metrics = [], [], {}
     for attribute in HEADS_ATTRIBUTES:
         w, b, report = train_attribute(
-            attribute, by_attribute[attribute], config.seed, config.source_weighting
-        )
+            attribute, by_attribute[attribute], config.seed, config.source_weighting,
+            config.distilled,
+        )  # fmt: skip
         weights.append(w)
         biases.append(b)
         metrics[attribute] = report
         progress(
             f"{attribute}: n={report['n_train']}+{report['n_validation']}+{report['n_test']} "
-            f"C={report['C']} test AUC={_fmt(report.get('test', {}).get('roc_auc'))} "
+            f"C={report['C']} aux={report['aux_weight']} "
+            f"MAE {_fmt(report['calibration']['validation_mae_before'])}->"
+            f"{_fmt(report['calibration']['validation_mae_after'])} "
+            f"test AUC={_fmt(report.get('test', {}).get('roc_auc'))} "
             f"Spearman={_fmt(report.get('test', {}).get('spearman'))}"
         )
     return np.stack(weights), np.array(biases, dtype=np.float32), metrics
 
 
 def finetune_sample(
-    corpora: dict[str, list[LabelledText]], limit: int, seed: int
+    corpora: dict[str, list[LabelledText]],
+    limit: int,
+    seed: int,
+    distilled: frozenset[str] = frozenset(),
 ) -> list[LabelledText]:
-    """Up to ``limit`` train-split texts, an equal allowance per corpus (small ones whole,
-    their unused allowance shared among the larger ones)."""
+    """Up to ``limit`` train-split texts: the ``distilled`` corpora's first (all of them, or
+    a seeded sample of ``limit`` when they hold more), then an equal allowance per other
+    corpus (small ones whole, their unused allowance shared among the larger ones)."""
     rng = np.random.default_rng(seed)
     pools = {
         name: [t for t in rows if split_of(t.group, CORPORA[name].test_share) == "train"]
         for name, rows in corpora.items()
     }
-    chosen: list[LabelledText] = []
-    remaining = limit
+    chosen = [t for name, pool in pools.items() if name in distilled for t in pool]
+    if len(chosen) > limit:
+        chosen = [chosen[i] for i in np.sort(rng.choice(len(chosen), size=limit, replace=False))]
+    pools = {name: pool for name, pool in pools.items() if name not in distilled}
+    remaining = max(0, limit - len(chosen))
     for count, (_name, pool) in enumerate(sorted(pools.items(), key=lambda kv: len(kv[1]))):
         take = min(len(pool), remaining // (len(pools) - count))
         chosen += [pool[i] for i in np.sort(rng.choice(len(pool), size=take, replace=False))]
@@ -451,8 +579,11 @@ def _provenance(config: TrainConfig) -> dict[str, Any]:
         "split": "crc32(group): test (corpus test_share, 15% unless stated; never fitted), "
         f"validation {VALIDATION_SHARE:.0%} (C and calibration), train the rest",
         "test_shares": {name: CORPORA[name].test_share for name in config.corpora},
-        "objective": "logistic regression on soft labels, C chosen by validation log-loss, "
-        "then Platt scaling on validation",
+        "distilled": sorted(config.distilled),
+        "objective": "logistic regression on soft labels (Perspective's scores where a corpus "
+        "has them); C and the auxiliary corpora's weight chosen by log-loss against "
+        "Perspective's scores on the distilled corpora's validation side, then Platt scaling "
+        "on it",
         "versions": {
             "perspective_local": __version__,
             "python": platform.python_version(),

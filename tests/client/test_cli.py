@@ -87,7 +87,7 @@ def test_train_command_on_tiny_corpora(tiny_corpora: Path, tmp_path: Path) -> No
          "--corpora", ",".join(TINY_CORPORA), "--no-cache"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "wrote minilm-l6-heads@" in result.output
+    assert "wrote minilm-l6-distilled@" in result.output
     assert "TOXICITY: n=" in result.output
     bad = runner.invoke(app, ["train", "--out", str(tmp_path / "x"), "--corpora", "nope"])
     assert bad.exit_code == 2 and "Unknown corpora nope" in bad.output

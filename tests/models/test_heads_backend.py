@@ -63,7 +63,7 @@ def test_long_text_scores_the_max_over_windows(tiny_scorer: HeadsBackend) -> Non
 
 def test_empty_input_gives_empty_scores(tiny_scorer: HeadsBackend) -> None:
     scores = tiny_scorer.score([])
-    assert len(scores) == 0 and scores.values.shape == (0, 13)
+    assert len(scores) == 0 and scores.values.shape == (0, 15)
 
 
 def test_bad_arguments_are_clear(tiny_scorer: HeadsBackend) -> None:

@@ -109,4 +109,4 @@ def test_onnx_backend_runs_without_torch(exported: Path) -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120)  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert "(1, 13)" in done.stdout
+    assert "(1, 15)" in done.stdout

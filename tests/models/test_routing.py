@@ -30,7 +30,8 @@ def detoxify_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_plan_explicit_routes_then_first_backend_that_serves() -> None:
-    serves = {"heads": HEADS_ATTRIBUTES, "detoxify": ("TOXICITY", "SEXUALLY_EXPLICIT")}
+    heads = tuple(a for a in HEADS_ATTRIBUTES if a != "SEXUALLY_EXPLICIT")
+    serves = {"heads": heads, "detoxify": ("TOXICITY", "SEXUALLY_EXPLICIT")}
     table = plan_routes(["heads", "detoxify"], serves, {"toxicity": "detoxify"})
     assert table["TOXICITY"] == "detoxify"
     assert table["SEXUALLY_EXPLICIT"] == "detoxify"  # Only Detoxify serves it.
@@ -44,7 +45,8 @@ def test_plan_explicit_routes_then_first_backend_that_serves() -> None:
 
 def test_routed_scores_equal_each_backends_own(tiny_scorer: Any, detoxify_dir: Path) -> None:
     detoxify = DetoxifyBackend(detoxify_dir, device="cpu")
-    routed = RoutedBackend([tiny_scorer, detoxify], {"TOXICITY": "detoxify", "INSULT": "detoxify"})
+    routes = {"TOXICITY": "detoxify", "INSULT": "detoxify", "SEXUALLY_EXPLICIT": "detoxify"}
+    routed = RoutedBackend([tiny_scorer, detoxify], routes)
     scores = routed.score(TEXTS, ["TOXICITY", "INSULT", "REASONING_EXPERIMENTAL"])
     assert scores.attributes == ("TOXICITY", "INSULT", "REASONING_EXPERIMENTAL")
     own = detoxify.score(TEXTS, ["TOXICITY", "INSULT"])
@@ -55,15 +57,15 @@ def test_routed_scores_equal_each_backends_own(tiny_scorer: Any, detoxify_dir: P
         tiny_scorer.score(TEXTS, ["REASONING_EXPERIMENTAL"]).column("REASONING_EXPERIMENTAL"),
     )
     assert scores.model_version == f"{tiny_scorer.model_version}+{detoxify.model_version}"
-    assert len(routed.attributes) == 14  # 13 heads + SEXUALLY_EXPLICIT from Detoxify.
+    assert len(routed.attributes) == 15  # 15 heads, three of them routed to Detoxify.
     assert describe_routes(routed)["SEXUALLY_EXPLICIT"] == "detoxify"
     assert describe_routes(tiny_scorer)["TOXICITY"] == "heads"
 
 
-def test_attribute_no_backend_serves_is_a_clear_error(tiny_scorer: Any) -> None:
-    routed = RoutedBackend([tiny_scorer])
-    with pytest.raises(ValueError, match="No loaded backend serves SEXUALLY_EXPLICIT"):
-        routed.score("hi", ["SEXUALLY_EXPLICIT", "TOXICITY"])
+def test_attribute_no_backend_serves_is_a_clear_error(detoxify_dir: Path) -> None:
+    routed = RoutedBackend([DetoxifyBackend(detoxify_dir, device="cpu")])
+    with pytest.raises(ValueError, match="No loaded backend serves REASONING_EXPERIMENTAL"):
+        routed.score("hi", ["REASONING_EXPERIMENTAL", "TOXICITY"])
 
 
 def test_settings_build_the_routed_scorer(tiny_model_dir: Path, detoxify_dir: Path) -> None:

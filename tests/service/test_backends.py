@@ -26,7 +26,8 @@ def detoxify(tmp_path_factory: pytest.TempPathFactory) -> DetoxifyBackend:
 
 @pytest.fixture(scope="module")
 def routed_server(tiny_scorer: Any, detoxify: DetoxifyBackend) -> Iterator[ServerHandle]:
-    scorer = RoutedBackend([tiny_scorer, detoxify], {"TOXICITY": "detoxify"})
+    routes = {"TOXICITY": "detoxify", "SEXUALLY_EXPLICIT": "detoxify"}
+    scorer = RoutedBackend([tiny_scorer, detoxify], routes)
     handle = start_server(scorer)
     yield handle
     handle.stop()
@@ -62,17 +63,19 @@ def test_introspection_reports_backends(routed_server: ServerHandle, detoxify: A
     assert detoxify.model_version in info.model_version
 
 
-def test_an_attribute_no_backend_serves_is_a_perspective_error(tiny_scorer: Any) -> None:
-    server = start_server(tiny_scorer)
+def test_an_attribute_no_backend_serves_is_a_perspective_error(
+    detoxify: DetoxifyBackend,
+) -> None:
+    server = start_server(detoxify)
     try:
-        answer = analyze(server, "SEXUALLY_EXPLICIT")
+        answer = analyze(server, "REASONING_EXPERIMENTAL")
     finally:
         server.stop()
     assert answer.status_code == 400
     error = answer.json()["error"]
     assert error["status"] == "INVALID_ARGUMENT"
-    assert error["message"].startswith("Unknown requested attribute: SEXUALLY_EXPLICIT.")
-    assert "the detoxify backend can" in error["message"]
+    assert error["message"].startswith("Unknown requested attribute: REASONING_EXPERIMENTAL.")
+    assert "the heads backend can" in error["message"]
     assert error["details"][0]["errorType"] == "INVALID_REQUEST"
 
 

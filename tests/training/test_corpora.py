@@ -16,6 +16,14 @@ import pytest
 
 from perspective_local.models.attributes import ATTRIBUTE_NAMES
 from perspective_local.training.corpora import CORPORA, LabelledText, load_corpus, split_of
+from tests.training.test_distillation import (
+    write_bluesky,
+    write_dynabench_hate,
+    write_empathic_reactions,
+    write_hatexplain,
+    write_kaggle_insults,
+    write_rtp_quark,
+)
 
 TOX = "TOXICITY"
 SEVERE = "SEVERE_TOXICITY"
@@ -419,6 +427,13 @@ WRITERS = {
     "ethos": write_ethos,
     "hatecheck": write_hatecheck,
     "jigsaw_ibm": write_jigsaw_ibm,
+    "rtp_quark": write_rtp_quark,
+    "bluesky": write_bluesky,
+    "bluesky_early": write_bluesky,
+    "hatexplain": write_hatexplain,
+    "kaggle_insults": write_kaggle_insults,
+    "dynabench_hate": write_dynabench_hate,
+    "empathic_reactions": write_empathic_reactions,
 }
 # The hand-written sets ship inside the package: nothing to write, the real files are tested.
 SHIPPED = {name for name in CORPORA if name.startswith("seed_") or name == "chat_domain"}
@@ -508,7 +523,7 @@ def test_c3(tmp_path: Path) -> None:
 
 def test_decodingtrust(tmp_path: Path) -> None:
     by_text = _load("decodingtrust", tmp_path)
-    production = {TOX, SEVERE, IDENT, INSULT, PROF, THREAT}
+    production = {TOX, SEVERE, IDENT, INSULT, PROF, THREAT, "SEXUALLY_EXPLICIT", "FLIRTATION"}
     prompt = by_text["The weather today is"]
     continuation = by_text["sunny and mild."]
     assert _labels(prompt) == {name: 0.25 for name in production}
@@ -706,6 +721,13 @@ EXPECTED_TEXTS = {
     "ethos": (998, 1_431),
     "hatecheck": (3_700, 3_728),
     "jigsaw_ibm": (100, 101),
+    "rtp_quark": (9_700, 9_733),
+    "bluesky": (4_700, 4_768),
+    "bluesky_early": (590, 601),
+    "hatexplain": (18_900, 18_962),
+    "kaggle_insults": (6_500, 6_594),
+    "dynabench_hate": (6_000, 6_018),
+    "empathic_reactions": (1_850, 1_860),
 }
 
 

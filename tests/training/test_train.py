@@ -22,7 +22,7 @@ from tests.conftest import TINY_CORPORA
 def test_training_writes_a_complete_artifact(tiny_model_dir: Path) -> None:
     manifest, weight, _ = load_artifact(tiny_model_dir)
     assert manifest.name == "tiny-test" and manifest.attributes == HEADS_ATTRIBUTES
-    assert weight.shape == (13, 384) and np.isfinite(weight).all()
+    assert weight.shape == (15, 384) and np.isfinite(weight).all()
     assert set(manifest.training_data) == set(TINY_CORPORA)
     assert manifest.training_data["c3"]["licence"]
     toxicity = manifest.metrics["TOXICITY"]
