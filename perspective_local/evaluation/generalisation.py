@@ -99,9 +99,11 @@ def load_sets(
     return out
 
 
-def _metrics_of(
+def metrics_with_intervals(
     kind: Kind, target: np.ndarray, predicted: np.ndarray, resamples: int
 ) -> dict[str, Estimate]:
+    """ROC-AUC for a human-labelled set; Spearman, MAE and low-range Spearman for one
+    Perspective scored; each with its bootstrap interval."""
     if kind == "human":
         return {"roc_auc": bootstrap("roc_auc", target, predicted, resamples=resamples)}
     low = target < LOW_RANGE
@@ -150,7 +152,7 @@ def evaluate_generalisation(
         for attribute, target, labelled in columns:
             j = backend.attributes.index(attribute)
             predicted = np.array([scores[text][j] for text in labelled])
-            metrics = _metrics_of(spec.kind, target, predicted, resamples)
+            metrics = metrics_with_intervals(spec.kind, target, predicted, resamples)
             attributes[attribute] = {k: asdict(v) for k, v in metrics.items()}
         report[name] = {"description": spec.description, "kind": spec.kind,
                         "n": len(texts), "attributes": attributes}  # fmt: skip

@@ -25,7 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from perspective_local.evaluation.metrics import LOW_RANGE, bootstrap, format_estimate
+from perspective_local.evaluation.generalisation import Kind, metrics_with_intervals
+from perspective_local.evaluation.metrics import format_estimate
 from perspective_local.models.encoder import DEFAULT_ENCODER_ID, Encoder
 from perspective_local.training.corpora import CORPORA, LabelledText, split_of
 from perspective_local.training.train import (
@@ -78,7 +79,7 @@ def leave_one_corpus_out(
         share = CORPORA[corpus].test_share
         test = [t for t in corpora[corpus] if split_of(t.group, share) == "test"]
         rest = _examples({k: v for k, v in corpora.items() if k != corpus}, vectors)
-        kind = "perspective" if corpus in config.distilled else "human"
+        kind: Kind = "perspective" if corpus in config.distilled else "human"
         entry: dict[str, Any] = {}
         for attribute in CORPORA[corpus].attributes:
             labelled = [t for t in test if attribute in t.labels]
@@ -106,18 +107,10 @@ def leave_one_corpus_out(
 
 
 def _metrics(
-    kind: str, target: np.ndarray, predicted: np.ndarray, resamples: int
+    kind: Kind, target: np.ndarray, predicted: np.ndarray, resamples: int
 ) -> dict[str, Any]:
-    if kind == "human":
-        return {"roc_auc": asdict(bootstrap("roc_auc", target, predicted, resamples=resamples))}
-    low = target < LOW_RANGE
-    return {
-        "spearman": asdict(bootstrap("spearman", target, predicted, resamples=resamples)),
-        "mae": asdict(bootstrap("mae", target, predicted, resamples=resamples)),
-        "spearman_low": asdict(
-            bootstrap("spearman", target[low], predicted[low], resamples=resamples)
-        ),
-    }
+    estimates = metrics_with_intervals(kind, target, predicted, resamples)
+    return {name: asdict(estimate) for name, estimate in estimates.items()}
 
 
 def _headline(metrics: dict[str, Any]) -> str:
