@@ -39,7 +39,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name == "HeadsBackend":
-        from perspective_local.models import scorer
+        from perspective_local.models.backends.heads import HeadsBackend
 
-        return getattr(scorer, name)
+        return HeadsBackend
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

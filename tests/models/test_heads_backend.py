@@ -71,3 +71,11 @@ def test_bad_arguments_are_clear(tiny_scorer: HeadsBackend) -> None:
         tiny_scorer.score(["x"], attributes=["NOT_AN_ATTRIBUTE"])
     with pytest.raises(TypeError, match="item 1 is int"):
         tiny_scorer.score(["x", 3])  # type: ignore[list-item]
+
+
+def test_the_package_exports_the_heads_backend_lazily() -> None:
+    import perspective_local.models as models
+
+    assert models.HeadsBackend is HeadsBackend  # as the README's Python API imports it
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        _ = models.Nope  # type: ignore[attr-defined]
