@@ -29,6 +29,7 @@ from perspective_local.evaluation.metrics import (
     bootstrap,
     bootstrap_difference,
     format_estimate,
+    perspective_agreement,
 )
 from perspective_local.evaluation.suite import score_unique
 from perspective_local.models.backend import Backend
@@ -106,12 +107,7 @@ def metrics_with_intervals(
     Perspective scored; each with its bootstrap interval."""
     if kind == "human":
         return {"roc_auc": bootstrap("roc_auc", target, predicted, resamples=resamples)}
-    low = target < LOW_RANGE
-    return {
-        "spearman": bootstrap("spearman", target, predicted, resamples=resamples),
-        "mae": bootstrap("mae", target, predicted, resamples=resamples),
-        "spearman_low": bootstrap("spearman", target[low], predicted[low], resamples=resamples),
-    }
+    return perspective_agreement(target, predicted, resamples=resamples)
 
 
 #: Fewest labelled texts for a metric to be reported.

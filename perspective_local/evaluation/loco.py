@@ -18,7 +18,6 @@ the test side is reported beside these by ``generalisation``.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from typing import Any
@@ -28,30 +27,15 @@ import numpy as np
 from perspective_local.evaluation.generalisation import Kind, metrics_with_intervals
 from perspective_local.evaluation.metrics import format_estimate
 from perspective_local.models.encoder import DEFAULT_ENCODER_ID, Encoder
-from perspective_local.training.corpora import CORPORA, LabelledText, split_of
+from perspective_local.training.corpora import CORPORA, split_of
 from perspective_local.training.train import (
-    EmbeddingCache,
-    Example,
     TrainConfig,
+    embed_corpora,
+    examples_by_attribute,
     load_training_corpora,
     predict,
     train_attribute,
 )
-
-
-def _examples(
-    corpora: dict[str, list[LabelledText]], vectors: dict[str, np.ndarray]
-) -> dict[str, list[Example]]:
-    by_attribute: dict[str, list[Example]] = defaultdict(list)
-    for source, rows in corpora.items():
-        share = CORPORA[source].test_share
-        for item in rows:
-            split = split_of(item.group, share)
-            for attribute, value in item.labels.items():
-                by_attribute[attribute].append(
-                    Example(vectors[item.text], float(value), source, split)
-                )
-    return by_attribute
 
 
 def leave_one_corpus_out(
@@ -65,12 +49,9 @@ def leave_one_corpus_out(
     """``{corpus: {attribute: {"kind", "n", "in_corpus": {metric: Estimate},
     "left_out": {...}}}}`` for every corpus in ``held_out`` that ``config`` trains on."""
     corpora = load_training_corpora(config, progress)
-    texts = list(dict.fromkeys(t.text for rows in corpora.values() for t in rows))
     encoder = Encoder(device=config.device)
-    cache = EmbeddingCache(config.cache_dir, DEFAULT_ENCODER_ID)
-    matrix = cache.embed(texts, lambda batch: encoder.embed(batch, batch_size=config.batch_size))
-    vectors = dict(zip(texts, matrix, strict=True))
-    everything = _examples(corpora, vectors)
+    vectors = embed_corpora(corpora, encoder, DEFAULT_ENCODER_ID, config, progress)
+    everything = examples_by_attribute(corpora, vectors)
     within: dict[str, tuple[np.ndarray, float, dict[str, Any]]] = {}
     report: dict[str, Any] = {}
     for corpus in held_out:
@@ -78,7 +59,7 @@ def leave_one_corpus_out(
             continue
         share = CORPORA[corpus].test_share
         test = [t for t in corpora[corpus] if split_of(t.group, share) == "test"]
-        rest = _examples({k: v for k, v in corpora.items() if k != corpus}, vectors)
+        rest = examples_by_attribute({k: v for k, v in corpora.items() if k != corpus}, vectors)
         kind: Kind = "perspective" if corpus in config.distilled else "human"
         entry: dict[str, Any] = {}
         for attribute in CORPORA[corpus].attributes:

@@ -216,16 +216,18 @@ def bootstrap_difference(
     return Estimate(value, float(low), float(high), n)
 
 
-def perspective_agreement(target: np.ndarray, predicted: np.ndarray) -> dict[str, Estimate]:
+def perspective_agreement(
+    target: np.ndarray, predicted: np.ndarray, *, resamples: int = BOOTSTRAP_RESAMPLES
+) -> dict[str, Estimate]:
     """Agreement with Perspective's own scores: Spearman, MAE on the score scale, and
     Spearman among texts Perspective scores below ``LOW_RANGE``."""
     target = np.asarray(target, dtype=np.float64)
     predicted = np.asarray(predicted, dtype=np.float64)
     low = target < LOW_RANGE
     return {
-        "spearman": bootstrap("spearman", target, predicted),
-        "mae": bootstrap("mae", target, predicted),
-        "spearman_low": bootstrap("spearman", target[low], predicted[low]),
+        "spearman": bootstrap("spearman", target, predicted, resamples=resamples),
+        "mae": bootstrap("mae", target, predicted, resamples=resamples),
+        "spearman_low": bootstrap("spearman", target[low], predicted[low], resamples=resamples),
     }
 
 

@@ -203,13 +203,18 @@ def finetune_encoder(
     model.eval()
     assert best is not None
     chosen = best[1]
-    with torch.no_grad():
-        for name, adapter in adapters.items():
-            adapter.a.copy_(chosen[f"{name}.a"])
-            adapter.b.copy_(chosen[f"{name}.b"])
+    _load_adapter_tensors(adapters, chosen)
     merge_adapters(adapters, model)
     encoder.model = model.to(encoder.dtype)
     return chosen, records
+
+
+def _load_adapter_tensors(adapters: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
+    """Put stored A and B matrices (``adapter_tensors``' layout) back into the adapters."""
+    with torch.no_grad():
+        for name, adapter in adapters.items():
+            adapter.a.copy_(tensors[f"{name}.a"])
+            adapter.b.copy_(tensors[f"{name}.b"])
 
 
 class _Checkpoint:
@@ -234,10 +239,7 @@ class _Checkpoint:
         if saved.get("key") != self.key:
             progress(f"ignoring {self.path}: it belongs to a run with other settings")
             return 0, [], None
-        for name, adapter in adapters.items():
-            with torch.no_grad():
-                adapter.a.copy_(saved["adapters"][f"{name}.a"])
-                adapter.b.copy_(saved["adapters"][f"{name}.b"])
+        _load_adapter_tensors(adapters, saved["adapters"])
         heads.load_state_dict(saved["heads"])
         optimiser.load_state_dict(saved["optimiser"])
         schedule.load_state_dict(saved["schedule"])

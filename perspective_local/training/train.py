@@ -450,6 +450,41 @@ def selection_score(
     return score
 
 
+def embed_corpora(
+    corpora: dict[str, list[LabelledText]],
+    encoder: Encoder,
+    encoder_key: str,
+    config: TrainConfig,
+    progress: Callable[[str], None] = lambda line: None,
+) -> dict[str, np.ndarray]:
+    """Every distinct text's embedding, through the cache kept for ``encoder_key``."""
+    texts = list(dict.fromkeys(t.text for rows in corpora.values() for t in rows))
+    cache = EmbeddingCache(config.cache_dir, encoder_key)
+    progress(f"{len(texts)} distinct texts; embedding on {encoder.device}")
+    matrix = cache.embed(
+        texts,
+        lambda batch: encoder.embed(batch, batch_size=config.batch_size),
+        progress=lambda done, total: progress(f"embedded {done}/{total} new texts"),
+    )
+    return dict(zip(texts, matrix, strict=True))
+
+
+def examples_by_attribute(
+    corpora: dict[str, list[LabelledText]], vectors: dict[str, np.ndarray]
+) -> dict[str, list[Example]]:
+    """Per attribute, one ``Example`` for every text labelled for it, with its split side."""
+    by_attribute: dict[str, list[Example]] = defaultdict(list)
+    for source, rows in corpora.items():
+        test_share = CORPORA[source].test_share
+        for item in rows:
+            split = split_of(item.group, test_share)
+            for attribute, value in item.labels.items():
+                by_attribute[attribute].append(
+                    Example(vectors[item.text], float(value), source, split)
+                )
+    return by_attribute
+
+
 def fit_heads(
     corpora: dict[str, list[LabelledText]],
     encoder: Encoder,
@@ -458,24 +493,8 @@ def fit_heads(
     progress: Callable[[str], None],
 ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """Embed every text (through the cache kept for ``encoder_key``) and fit all heads."""
-    texts = list(dict.fromkeys(t.text for rows in corpora.values() for t in rows))
-    cache = EmbeddingCache(config.cache_dir, encoder_key)
-    progress(f"{len(texts)} distinct texts; embedding on {encoder.device}")
-    vectors = cache.embed(
-        texts,
-        lambda batch: encoder.embed(batch, batch_size=config.batch_size),
-        progress=lambda done, total: progress(f"embedded {done}/{total} new texts"),
-    )
-    row_of = {text: i for i, text in enumerate(texts)}
-    by_attribute: dict[str, list[Example]] = defaultdict(list)
-    for source, rows in corpora.items():
-        test_share = CORPORA[source].test_share
-        for item in rows:
-            split = split_of(item.group, test_share)
-            for attribute, value in item.labels.items():
-                by_attribute[attribute].append(
-                    Example(vectors[row_of[item.text]], float(value), source, split)
-                )
+    vectors = embed_corpora(corpora, encoder, encoder_key, config, progress)
+    by_attribute = examples_by_attribute(corpora, vectors)
     weights, biases, metrics = [], [], {}
     for attribute in HEADS_ATTRIBUTES:
         w, b, report = train_attribute(
