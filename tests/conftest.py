@@ -104,13 +104,31 @@ def _politeness_rows(community: str) -> list[dict[str, Any]]:
     return rows
 
 
+#: Rows of a tiny Surge AI profanity list (its published columns), with terms the hostile
+#: texts use, so that training on the tiny corpora exercises the lexicon features.
+SURGE_ROWS = [
+    {"text": text, "canonical_form_1": text, "canonical_form_2": "", "canonical_form_3": "",
+     "category_1": category, "category_2": "", "category_3": "", "severity_rating": rating,
+     "severity_description": severity}
+    for text, category, rating, severity in (
+        ("idiot", "mental disability", 1.2, "Mild"),
+        ("moron", "mental disability", 1.4, "Mild"),
+        ("loser", "other / general insult", 1.0, "Mild"),
+        ("go to hell", "religious offense", 1.8, "Strong"),
+        ("filth", "other / general insult", 1.6, "Strong"),
+        ("shit", "bodily fluids / excrement", 2.0, "Strong"),
+    )
+]  # fmt: skip
+
 #: The corpora that ``write_tiny_corpora`` writes.
 TINY_CORPORA = ("c3", "decodingtrust", "epitome", "stanford_politeness")
 
 
 def write_tiny_corpora(root: Path) -> Path:
     """C3, DecodingTrust, EPITOME and Stanford Politeness files, in their published layouts,
-    that between them label all 15 attributes. Returns the data root."""
+    that between them label all 15 attributes, and a small Surge AI profanity list. Returns
+    the data root."""
+    _write_csv(root / "surge_profanity" / "profanity_en.csv", SURGE_ROWS)
     _write_csv(root / "c3" / "C3_anonymized.csv", _c3_rows())
     (root / "decodingtrust").mkdir(parents=True, exist_ok=True)
     for name, pool in (("toxic.jsonl", HOSTILE), ("nontoxic.jsonl", FRIENDLY)):

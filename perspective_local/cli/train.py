@@ -49,6 +49,13 @@ def train(
         SourceWeighting, typer.Option(help="Weigh corpora by size.")
     ] = SourceWeighting.none,
     cache: Annotated[bool, typer.Option(help="Cache embeddings under the cache directory.")] = True,
+    lexicon: Annotated[
+        bool,
+        typer.Option(
+            help="Offer each head the counts of Surge AI profanity terms beside the embedding "
+            "(kept per head only where they improve agreement with Perspective on validation)."
+        ),
+    ] = True,
     device: DeviceOption = None,
     batch_size: BatchSizeOption = None,
     finetune: Annotated[
@@ -150,6 +157,7 @@ def train(
         # The name is stamped on every score: a fine-tuned encoder must not pass for the plain one.
         name=f"{TrainConfig.name}-lora" if finetune else TrainConfig.name,
         finetune=finetune_config if finetune else None,
+        lexicon=lexicon,
     )  # fmt: skip
     try:
         manifest = train_heads(

@@ -10,6 +10,7 @@ texts beyond them. The gap between them is how much of a corpus's
 in-corpus figure came from having trained on that very corpus; the left-out figure is the
 evidence of generalisation to a new source.
 
+Lexicon features are offered to the heads exactly as training offers them (``config.lexicon``).
 The encoder is the frozen one (``Encoder()``), so the left-out run is exactly the recipe
 without the corpus. A fine-tuned encoder's adapters were trained with every corpus, so
 refitting only its heads would not leave the corpus out; the shipped model's own figure on
@@ -27,7 +28,8 @@ import numpy as np
 from perspective_local.evaluation.generalisation import Kind, metrics_with_intervals
 from perspective_local.evaluation.metrics import format_estimate
 from perspective_local.models.encoder import DEFAULT_ENCODER_ID, Encoder
-from perspective_local.training.corpora import CORPORA, split_of
+from perspective_local.models.lexicon import Lexicon
+from perspective_local.training.corpora import CORPORA, load_surge_lexicon, split_of
 from perspective_local.training.train import (
     TrainConfig,
     embed_corpora,
@@ -50,7 +52,11 @@ def leave_one_corpus_out(
     "left_out": {...}}}}`` for every corpus in ``held_out`` that ``config`` trains on."""
     corpora = load_training_corpora(config, progress)
     encoder = Encoder(device=config.device)
-    vectors = embed_corpora(corpora, encoder, DEFAULT_ENCODER_ID, config, progress)
+    lexicon = None
+    if config.lexicon:
+        lexicon = Lexicon(load_surge_lexicon(config.data_dir), encoder.windower.tokenizer)
+    columns = lexicon.width if lexicon else 0
+    vectors = embed_corpora(corpora, encoder, DEFAULT_ENCODER_ID, config, progress, lexicon)
     everything = examples_by_attribute(corpora, vectors)
     within: dict[str, tuple[np.ndarray, float, dict[str, Any]]] = {}
     report: dict[str, Any] = {}
@@ -71,13 +77,14 @@ def leave_one_corpus_out(
             if attribute not in within:
                 within[attribute] = train_attribute(
                     attribute, everything[attribute], config.seed, config.source_weighting,
-                    config.distilled,
+                    config.distilled, lexicon_columns=columns,
                 )  # fmt: skip
             weight, bias, chosen = within[attribute]
             runs = {"in_corpus": _metrics(kind, target, predict(x, weight, bias), resamples)}
             weight, bias, _ = train_attribute(
                 attribute, rest[attribute], config.seed, config.source_weighting,
                 config.distilled, c_grid=(chosen["C"],), aux_weights=(chosen["aux_weight"],),
+                lexicon_columns=columns,
             )  # fmt: skip
             runs["left_out"] = _metrics(kind, target, predict(x, weight, bias), resamples)
             entry[attribute] = {"kind": kind, "n": len(labelled), **runs}

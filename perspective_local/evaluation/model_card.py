@@ -168,6 +168,7 @@ def _overview(manifest: Manifest) -> list[str]:
         f"overlapping by {encoder.window_overlap}; a text scores the maximum over its windows.",
         f"- Heads: one logistic head per attribute on the {encoder.dimension}-dimensional "
         "sentence embedding, fitted on soft labels (vote shares), Platt-calibrated.",
+        *_lexicon_line(manifest),
         f"- Attributes: {', '.join(manifest.attributes)}.",
         "- Language: English only. Perspective served the production attributes in more "
         "languages; this model does not.",
@@ -177,6 +178,18 @@ def _overview(manifest: Manifest) -> list[str]:
         "reviews. **Not for**: automated moderation decisions about people without review, "
         "non-English text, or any use the training-data licences below forbid.",
         "",
+    ]
+
+
+def _lexicon_line(manifest: Manifest) -> list[str]:
+    if manifest.lexicon is None:
+        return []
+    used = [a for a, m in manifest.metrics.items() if m.get("lexicon", {}).get("used")]
+    return [
+        f"- Lexicon features: counts of the terms of {manifest.lexicon.source} in each window "
+        f"({', '.join(manifest.lexicon.features)}; log1p), whole-word matches on the encoder's "
+        f"tokens, offered to every head and kept by {', '.join(used) or 'none'} (where they "
+        "lowered the validation cross-entropy against Perspective)."
     ]
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from perspective_local.models.attributes import ATTRIBUTE_NAMES, ATTRIBUTES
+from perspective_local.models.lexicon import LEXICON_FILE, LexiconData, LexiconError, LexiconSpec
 
 MANIFEST_FILE = "manifest.json"
 HEADS_FILE = "heads.safetensors"
@@ -90,6 +91,14 @@ class Manifest:
     #: How the artifact was produced: command, date, seed, package versions.
     provenance: dict[str, Any] = field(default_factory=dict)
     heads_sha256: str = ""
+    #: Lexicon features appended to the embedding as head inputs (``models.lexicon``);
+    #: ``None``: the heads read the embedding alone.
+    lexicon: LexiconSpec | None = None
+
+    @property
+    def head_inputs(self) -> int:
+        """Columns of the head weights: the embedding, then any lexicon features."""
+        return self.encoder.dimension + (len(self.lexicon.features) if self.lexicon else 0)
 
     @property
     def model_version(self) -> str:
@@ -111,6 +120,7 @@ class Manifest:
                 metrics=dict(data.get("metrics", {})),
                 provenance=dict(data.get("provenance", {})),
                 heads_sha256=str(data.get("heads_sha256", "")),
+                lexicon=LexiconSpec.from_dict(data["lexicon"]) if data.get("lexicon") else None,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ArtifactError(f"Malformed {MANIFEST_FILE}: {exc!r}") from exc
@@ -135,8 +145,9 @@ def save_artifact(
     bias: np.ndarray,
     *,
     adapters: TrainedAdapters | None = None,
+    lexicon: LexiconData | None = None,
 ) -> Manifest:
-    """Write heads (and any encoder adapters) and the manifest to ``directory``.
+    """Write heads (and any encoder adapters and lexicon) and the manifest to ``directory``.
 
     Returns the manifest with the files' hashes filled in.
     """
@@ -160,8 +171,14 @@ def save_artifact(
         encoder = replace(encoder, adapters=spec)
     elif adapters_path.exists():
         adapters_path.unlink()  # an old run's adapters must not attach to new heads
+    lexicon_spec = None
+    if lexicon is not None:
+        path = lexicon.write(directory)
+        lexicon_spec = LexiconSpec(path.name, _sha256(path), lexicon.features, lexicon.source)
+    elif (directory / LEXICON_FILE).exists():
+        (directory / LEXICON_FILE).unlink()  # like stale adapters: not for these heads
     digest = _sha256(heads_path)
-    manifest = replace(manifest, encoder=encoder, heads_sha256=digest)
+    manifest = replace(manifest, encoder=encoder, heads_sha256=digest, lexicon=lexicon_spec)
     (directory / MANIFEST_FILE).write_text(manifest.to_json(), encoding="utf-8")
     return manifest
 
@@ -185,6 +202,25 @@ def load_adapters(directory: Path, manifest: Manifest) -> dict[str, Any] | None:
         raise ArtifactError(f"{path} does not match its manifest: the file was changed or damaged.")
     tensors: dict[str, Any] = load_file(str(path))
     return tensors
+
+
+def load_lexicon_data(directory: Path, manifest: Manifest) -> LexiconData | None:
+    """The artifact's lexicon (``None`` when it has none), checked against its manifest."""
+    spec = manifest.lexicon
+    if spec is None:
+        return None
+    path = Path(directory) / spec.file
+    if not path.is_file():
+        raise ArtifactError(f"Model directory {directory} has no {spec.file}.")
+    if spec.sha256 and _sha256(path) != spec.sha256:
+        raise ArtifactError(f"{path} does not match its manifest: the file was changed or damaged.")
+    try:
+        data = LexiconData.read(path)
+    except LexiconError as exc:
+        raise ArtifactError(str(exc)) from exc
+    if data.features != spec.features:
+        raise ArtifactError(f"{path} has features {data.features}; the manifest {spec.features}.")
+    return data
 
 
 def load_manifest(directory: Path) -> Manifest:
@@ -218,9 +254,9 @@ def load_artifact(directory: Path) -> tuple[Manifest, np.ndarray, np.ndarray]:
             )
     tensors = load_file(str(heads_path))
     weight, bias = tensors["weight"], tensors["bias"]
-    if weight.shape != (len(manifest.attributes), manifest.encoder.dimension):
+    if weight.shape != (len(manifest.attributes), manifest.head_inputs):
         raise ArtifactError(
             f"Head weights have shape {weight.shape}, expected "
-            f"({len(manifest.attributes)}, {manifest.encoder.dimension})."
+            f"({len(manifest.attributes)}, {manifest.head_inputs})."
         )
     return manifest, weight, bias

@@ -1,7 +1,8 @@
 """Per-attribute heads: one logistic unit per attribute over the shared embedding.
 
 The heads of an artifact form one matrix, so all requested attributes of a window cost a
-single matrix product after the encoder pass. Rows follow registry (head) order.
+single matrix product after the encoder pass. Rows follow registry (head) order. When the
+artifact has a lexicon (``lexicon.py``), its features follow the embedding as extra inputs.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from perspective_local.models.attributes import ATTRIBUTE_NAMES, get_attribute
 
 
 class LinearHeads(torch.nn.Module):
-    """Logistic heads: ``probability = sigmoid(embedding @ weight[a] + bias[a])``."""
+    """Logistic heads: ``probability = sigmoid([embedding, features] @ weight[a] + bias[a])``."""
 
     def __init__(self, attributes: Sequence[str], weight: np.ndarray, bias: np.ndarray) -> None:
         super().__init__()
@@ -37,6 +38,10 @@ class LinearHeads(torch.nn.Module):
     def dimension(self) -> int:
         return int(self.weight.shape[1])
 
-    def forward(self, embeddings: torch.Tensor) -> torch.Tensor:
-        logits = embeddings.to(self.weight.dtype) @ self.weight.T + self.bias
-        return torch.sigmoid(logits)
+    def forward(
+        self, embeddings: torch.Tensor, features: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        inputs = embeddings.to(self.weight.dtype)
+        if features is not None:
+            inputs = torch.cat([inputs, features.to(self.weight.dtype)], dim=1)
+        return torch.sigmoid(inputs @ self.weight.T + self.bias)

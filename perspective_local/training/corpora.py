@@ -33,8 +33,12 @@ from types import MappingProxyType
 from typing import Literal
 
 from perspective_local.models.attributes import ATTRIBUTE_NAMES, get_attribute
+from perspective_local.models.lexicon import LexiconData, Term
 
-__all__ = ["CORPORA", "Corpus", "LabelledText", "drop_labels", "load_corpus", "split_of"]
+__all__ = [
+    "CORPORA", "Corpus", "LabelledText", "drop_labels", "load_corpus", "load_surge_lexicon",
+    "split_of",
+]  # fmt: skip
 
 
 def _attr(name: str) -> str:
@@ -1212,3 +1216,55 @@ def load_corpus(name: str, data_dir: Path) -> list[LabelledText]:
     if corpus is None:
         raise ValueError(f"Unknown corpus {name!r}. Valid corpora: {', '.join(CORPORA)}.")
     return list(corpus.load(Path(data_dir)))
+
+
+#: Lexicon features (``models.lexicon``) from the Surge AI list: its three severity ratings,
+#: then the kinds of term, with the rare categories folded into the nearest common one.
+SURGE_FEATURES: tuple[str, ...] = (
+    "mild", "strong", "severe",
+    "sexual", "orientation_gender", "racial_religious", "insult", "bodily",
+)  # fmt: skip
+_SURGE_CATEGORIES = {
+    "sexual anatomy / sexual acts": "sexual",
+    "sexual orientation / gender": "orientation_gender",
+    "racial / ethnic slurs": "racial_religious",
+    "religious offense": "racial_religious",
+    "other / general insult": "insult",
+    "mental disability": "insult",
+    "physical disability": "insult",
+    "physical attributes": "insult",
+    "animal references": "insult",
+    "political": "insult",
+    "bodily fluids / excrement": "bodily",
+}
+SURGE_FILE = "surge_profanity/profanity_en.csv"
+
+
+def load_surge_lexicon(data_dir: Path) -> LexiconData:
+    """The Surge AI English profanity list (MIT) as lexicon terms with feature indices.
+
+    Raises ``FileNotFoundError`` naming the path when the list is missing and ``ValueError``
+    for a severity or category this mapping does not know, so a new release is not read
+    half-right.
+    """
+    path = _require(Path(data_dir) / SURGE_FILE)
+    index = {name: i for i, name in enumerate(SURGE_FEATURES)}
+    terms: dict[str, tuple[int, ...]] = {}
+    with path.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            text = row["text"].strip().lower()
+            severity = row["severity_description"].strip().lower()
+            categories = [row[f"category_{k}"].strip() for k in (1, 2, 3)]
+            unknown = [c for c in categories if c and c not in _SURGE_CATEGORIES]
+            if severity not in index or unknown:
+                raise ValueError(f"{path}: row {text!r} has unknown severity or category "
+                                 f"{[severity, *unknown]}")  # fmt: skip
+            kinds = {index[_SURGE_CATEGORIES[c]] for c in categories if c}
+            if text:
+                terms[text] = (index[severity], *sorted(kinds))
+    return LexiconData(
+        features=SURGE_FEATURES,
+        terms=tuple(Term(text, features) for text, features in terms.items()),
+        source="surge-ai/profanity profanity_en.csv (commit 77dabf3)",
+        licence="MIT License, Copyright (c) 2021 Surge AI",
+    )

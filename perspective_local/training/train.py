@@ -19,6 +19,11 @@ The recipe distils Perspective itself:
 
 With ``finetune``, LoRA adapters are trained first (``finetune.py``) and the heads are then
 fitted as above on the adapted encoder's embeddings.
+
+With ``lexicon`` (the default), counts of the Surge AI profanity terms in a text
+(``models.lexicon``) are offered to every head beside the embedding: each head is fitted once
+more with them, at its chosen regularisation and auxiliary weight, and keeps them only when
+they lower the validation cross-entropy against Perspective by at least 0.1%.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from perspective_local.evaluation.metrics import attribute_metrics, log_loss
 from perspective_local.models.artifact import EncoderSpec, Manifest, TrainedAdapters, save_artifact
 from perspective_local.models.attributes import HEADS_ATTRIBUTES
 from perspective_local.models.encoder import DEFAULT_ENCODER_ID, Encoder
+from perspective_local.models.lexicon import Lexicon
 from perspective_local.training.corpora import (
     CORPORA,
     VALIDATION_SHARE,
@@ -47,6 +53,7 @@ from perspective_local.training.corpora import (
     Split,
     drop_labels,
     load_corpus,
+    load_surge_lexicon,
     split_of,
 )
 from perspective_local.training.finetune import FinetuneConfig
@@ -77,6 +84,9 @@ DEFAULT_IGNORED_LABELS: dict[str, frozenset[str]] = {
     # 1 - generalisation is ~1 for almost every comment; NUANCE needs several viewpoints.
     "ucc": frozenset({"RESPECT_EXPERIMENTAL", "NUANCE_EXPERIMENTAL"}),
 }
+#: The least relative drop in validation cross-entropy for which a head keeps the lexicon
+#: features: below it the gain is fitting noise (a pure-noise column gains about 1e-6).
+LEXICON_MIN_GAIN = 1e-3
 #: Inverse regularisation strengths tried per attribute.
 C_GRID: tuple[float, ...] = (0.3, 1.0, 3.0, 10.0, 30.0)
 SourceWeighting = Literal["none", "sqrt", "equal"]
@@ -126,6 +136,8 @@ class TrainConfig:
     #: Where fine-tuning keeps its end-of-epoch checkpoint (resumed when present);
     #: ``None``: ``CACHE_DIR/checkpoints``, or no checkpoints without a cache.
     checkpoint_dir: Path | None = None
+    #: Offer the heads lexicon features (Surge AI profanity counts) beside the embedding.
+    lexicon: bool = True
 
 
 class EmbeddingCache:
@@ -251,9 +263,15 @@ def train_attribute(
     *,
     c_grid: Sequence[float] = C_GRID,
     aux_weights: Sequence[float] = AUX_WEIGHTS,
+    lexicon_columns: int = 0,
 ) -> tuple[np.ndarray, float, dict[str, Any]]:
     """Fit on the train split, choose C and the auxiliary weight and calibrate on validation,
     report on test.
+
+    The last ``lexicon_columns`` columns of the vectors are lexicon features: the grid is
+    searched without them, then one fit with them at the chosen C and auxiliary weight
+    replaces the head when its validation loss is lower by ``LEXICON_MIN_GAIN`` (else their
+    weights stay 0).
 
     When some validation texts carry Perspective's scores (``distilled`` sources), choosing
     and calibrating use only those, so the head is tuned to agree with Perspective; otherwise
@@ -277,22 +295,35 @@ def train_attribute(
         aux_grid = tuple(aux_weights) if (fit & ~is_distilled).any() else (1.0,)
     else:
         aux_grid = (1.0,)
+    dense = x[:, : x.shape[1] - lexicon_columns]
     best: tuple[float, float, float, np.ndarray, float] | None = None
     for aux in aux_grid:
         scaled = weights * np.where(is_distilled, 1.0, aux)
         for c in c_grid:
-            w, b = fit_logistic(x[fit], y[fit], c, seed, scaled[fit])
-            loss = log_loss(y[val], predict(x[val], w, b), weights[val])
+            w, b = fit_logistic(dense[fit], y[fit], c, seed, scaled[fit])
+            loss = log_loss(y[val], predict(dense[val], w, b), weights[val])
             if best is None or loss < best[2]:
                 best = (c, aux, loss, w, b)
     assert best is not None
-    c, aux_weight, _, weight, bias = best
+    c, aux_weight, loss, weight, bias = best
+    weight = np.concatenate([weight, np.zeros(lexicon_columns, dtype=weight.dtype)])
+    lexicon_report: dict[str, Any] = {"used": False}
+    if lexicon_columns:
+        scaled = weights * np.where(is_distilled, 1.0, aux_weight)
+        w, b = fit_logistic(x[fit], y[fit], c, seed, scaled[fit])
+        with_lexicon = log_loss(y[val], predict(x[val], w, b), weights[val])
+        used = with_lexicon < loss * (1 - LEXICON_MIN_GAIN)
+        lexicon_report = {"used": used, "validation_log_loss_without": loss,
+                          "validation_log_loss_with": with_lexicon}  # fmt: skip
+        if used:
+            weight, bias = w, b
     uncalibrated = held_out_metrics(y[val], predict(x[val], weight, bias), weights[val])
     slope, intercept = fit_platt(x[val] @ weight + bias, y[val])
     weight, bias = weight * slope, bias * slope + intercept
     calibrated = held_out_metrics(y[val], predict(x[val], weight, bias), weights[val])
     report: dict[str, Any] = {
         "C": c, "source_weighting": weighting, "aux_weight": aux_weight,
+        "lexicon": lexicon_report,
         "validation_sources": sorted(set(sources[val].tolist())),
         "n_train": int(fit.sum()), "n_validation": int(val.sum()), "n_test": int(test.sum()),
         "sources": sorted(set(sources.tolist())),
@@ -345,7 +376,13 @@ def train(config: TrainConfig, *, progress: Callable[[str], None] = print) -> Ma
             f"No training labels for {', '.join(missing)} in corpora {', '.join(config.corpora)}."
         )
     encoder = Encoder(device=config.device)
-    weight, bias, metrics = fit_heads(corpora, encoder, DEFAULT_ENCODER_ID, config, progress)
+    lexicon_data = load_surge_lexicon(config.data_dir) if config.lexicon else None
+    lexicon = Lexicon(lexicon_data, encoder.windower.tokenizer) if lexicon_data else None
+    # Fine-tuning starts from heads on the embedding alone; the lexicon joins the final fit.
+    first = lexicon if config.finetune is None else None
+    weight, bias, metrics = fit_heads(
+        corpora, encoder, DEFAULT_ENCODER_ID, config, progress, lexicon=first
+    )
     adapters: TrainedAdapters | None = None
     epochs: list[dict[str, Any]] = []
     if config.finetune is not None:
@@ -376,7 +413,11 @@ def train(config: TrainConfig, *, progress: Callable[[str], None] = print) -> Ma
             for name, rows in corpora.items()
         }  # fmt: skip
         encoder_key = f"{DEFAULT_ENCODER_ID}+lora:{_tensors_digest(tensors)}"
-        weight, bias, metrics = fit_heads(refit, encoder, encoder_key, config, progress)
+        weight, bias, metrics = fit_heads(
+            refit, encoder, encoder_key, config, progress, lexicon=lexicon
+        )
+    if not any(report["lexicon"]["used"] for report in metrics.values()):
+        lexicon_data, weight = None, weight[:, : encoder.dimension]
     manifest = Manifest(
         name=config.name,
         version=config.version,
@@ -392,7 +433,9 @@ def train(config: TrainConfig, *, progress: Callable[[str], None] = print) -> Ma
             **({"finetune_epochs": epochs} if epochs else {}),
         },
     )
-    return save_artifact(config.out_dir, manifest, weight, bias, adapters=adapters)
+    return save_artifact(
+        config.out_dir, manifest, weight, bias, adapters=adapters, lexicon=lexicon_data
+    )
 
 
 def selection_sets(
@@ -456,8 +499,10 @@ def embed_corpora(
     encoder_key: str,
     config: TrainConfig,
     progress: Callable[[str], None] = lambda line: None,
+    lexicon: Lexicon | None = None,
 ) -> dict[str, np.ndarray]:
-    """Every distinct text's embedding, through the cache kept for ``encoder_key``."""
+    """Every distinct text's head inputs: its embedding, through the cache kept for
+    ``encoder_key``, then any ``lexicon`` features (not cached: counting is fast)."""
     texts = list(dict.fromkeys(t.text for rows in corpora.values() for t in rows))
     cache = EmbeddingCache(config.cache_dir, encoder_key)
     progress(f"{len(texts)} distinct texts; embedding on {encoder.device}")
@@ -466,7 +511,18 @@ def embed_corpora(
         lambda batch: encoder.embed(batch, batch_size=config.batch_size),
         progress=lambda done, total: progress(f"embedded {done}/{total} new texts"),
     )
+    if lexicon is not None:
+        matrix = np.hstack([matrix, lexicon_features(lexicon, encoder, texts)])
     return dict(zip(texts, matrix, strict=True))
+
+
+def lexicon_features(lexicon: Lexicon, encoder: Encoder, texts: Sequence[str]) -> np.ndarray:
+    """Per text, the largest lexicon features of any of its windows: the window that would
+    score highest is the one with the most profanity, as scoring takes the maximum."""
+    windows = encoder.windower.windows(texts)
+    per_window = encoder.windower.run(windows, lexicon.features, width=lexicon.width,
+                                      batch_size=256)  # fmt: skip
+    return windows.max_per_text(per_window)
 
 
 def examples_by_attribute(
@@ -491,15 +547,18 @@ def fit_heads(
     encoder_key: str,
     config: TrainConfig,
     progress: Callable[[str], None],
+    *,
+    lexicon: Lexicon | None = None,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    """Embed every text (through the cache kept for ``encoder_key``) and fit all heads."""
-    vectors = embed_corpora(corpora, encoder, encoder_key, config, progress)
+    """Embed every text (through the cache kept for ``encoder_key``) and fit all heads, with
+    ``lexicon`` features offered to each."""
+    vectors = embed_corpora(corpora, encoder, encoder_key, config, progress, lexicon)
     by_attribute = examples_by_attribute(corpora, vectors)
     weights, biases, metrics = [], [], {}
     for attribute in HEADS_ATTRIBUTES:
         w, b, report = train_attribute(
             attribute, by_attribute[attribute], config.seed, config.source_weighting,
-            config.distilled,
+            config.distilled, lexicon_columns=lexicon.width if lexicon else 0,
         )  # fmt: skip
         weights.append(w)
         biases.append(b)
@@ -507,6 +566,7 @@ def fit_heads(
         progress(
             f"{attribute}: n={report['n_train']}+{report['n_validation']}+{report['n_test']} "
             f"C={report['C']} aux={report['aux_weight']} "
+            f"lexicon={'yes' if report['lexicon']['used'] else 'no'} "
             f"MAE {_fmt(report['calibration']['validation_mae_before'])}->"
             f"{_fmt(report['calibration']['validation_mae_after'])} "
             f"test AUC={_fmt(report.get('test', {}).get('roc_auc'))} "

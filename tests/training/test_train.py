@@ -9,12 +9,14 @@ from perspective_local.models.attributes import HEADS_ATTRIBUTES
 from perspective_local.training.corpora import split_of
 from perspective_local.training.train import (
     EmbeddingCache,
+    Example,
     TrainConfig,
     fit_logistic,
     fit_platt,
     held_out_metrics,
     source_weights,
     train,
+    train_attribute,
 )
 from tests.conftest import TINY_CORPORA
 
@@ -22,7 +24,7 @@ from tests.conftest import TINY_CORPORA
 def test_training_writes_a_complete_artifact(tiny_model_dir: Path) -> None:
     manifest, weight, _ = load_artifact(tiny_model_dir)
     assert manifest.name == "tiny-test" and manifest.attributes == HEADS_ATTRIBUTES
-    assert weight.shape == (15, 384) and np.isfinite(weight).all()
+    assert weight.shape == (15, manifest.head_inputs) and np.isfinite(weight).all()
     assert set(manifest.training_data) == set(TINY_CORPORA)
     assert manifest.training_data["c3"]["licence"]
     toxicity = manifest.metrics["TOXICITY"]
@@ -111,3 +113,41 @@ def test_attributes_without_labels_are_reported(tiny_corpora: Path, tmp_path: Pa
             TrainConfig(data_dir=tiny_corpora, out_dir=tmp_path, corpora=("c3", "decodingtrust")),
             progress=lambda line: None,
         )
+
+
+def _lexicon_examples(signal: bool) -> list[Example]:
+    """Texts whose target follows the last (lexicon) column when ``signal``, else noise."""
+    rng = np.random.default_rng(0)
+    examples = []
+    for i in range(600):
+        dense = rng.normal(size=4)
+        count = float(rng.integers(0, 3))
+        target = 1 / (1 + np.exp(-(2.5 * count - 2.0 + 0.3 * dense[0])))
+        if not signal:
+            target = 1 / (1 + np.exp(-(0.3 * dense[0] - 1.0)))
+        split = ("train", "validation", "test")[i % 3]
+        examples.append(
+            Example(np.append(dense, np.log1p(count)).astype(np.float32), target, "bluesky", split)
+        )
+    return examples
+
+
+@pytest.mark.parametrize("signal", [True, False])
+def test_lexicon_columns_are_kept_only_where_they_help(signal: bool) -> None:
+    weight, _, report = train_attribute(
+        "PROFANITY", _lexicon_examples(signal), seed=0, lexicon_columns=1, c_grid=(1.0,)
+    )
+    assert weight.shape == (5,)
+    assert report["lexicon"]["used"] is signal
+    assert (weight[-1] > 1.0) if signal else (weight[-1] == 0.0)
+
+
+def test_tiny_model_carries_the_lexicon_it_was_trained_with(tiny_model_dir: Path) -> None:
+    manifest, weight, _ = load_artifact(tiny_model_dir)
+    used = {a for a, m in manifest.metrics.items() if m["lexicon"]["used"]}
+    if manifest.lexicon is None:
+        assert not used and weight.shape[1] == manifest.encoder.dimension
+    else:
+        assert used and weight.shape[1] == manifest.encoder.dimension + 8
+        rows = [manifest.attributes.index(a) for a in manifest.attributes if a not in used]
+        assert not weight[rows, manifest.encoder.dimension :].any()

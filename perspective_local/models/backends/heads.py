@@ -6,6 +6,8 @@ and run through the encoder in batches; each window's embedding feeds every head
 score for an attribute is the **maximum over its windows**, because an attribute present
 anywhere in a long text is present in the text (as Perspective reads it: would a reader
 perceive the attribute in this comment). The loop itself is ``WindowedBackend.score``.
+An artifact with a lexicon also counts its terms in each window (``models.lexicon``) and
+feeds the counts to the heads beside the embedding.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ from perspective_local.models.artifact import (
     Manifest,
     load_adapters,
     load_artifact,
+    load_lexicon_data,
 )
 from perspective_local.models.backend import WindowedBackend
-from perspective_local.models.encoder import Encoder, fold_adapters
+from perspective_local.models.encoder import Encoder, fold_adapters, to_device
 from perspective_local.models.heads import LinearHeads
+from perspective_local.models.lexicon import Lexicon
 
 
 class HeadsBackend(WindowedBackend):
@@ -31,15 +35,18 @@ class HeadsBackend(WindowedBackend):
 
     kind = "heads"
 
-    def __init__(self, encoder: Encoder, heads: LinearHeads, manifest: Manifest) -> None:
-        if heads.dimension != encoder.dimension:
+    def __init__(self, encoder: Encoder, heads: LinearHeads, manifest: Manifest,
+                 lexicon: Lexicon | None = None) -> None:  # fmt: skip
+        inputs = encoder.dimension + (lexicon.width if lexicon else 0)
+        if heads.dimension != inputs:
             raise ValueError(
-                f"Heads expect {heads.dimension}-dimensional embeddings but the encoder "
-                f"gives {encoder.dimension}."
+                f"Heads expect {heads.dimension} inputs but the encoder gives "
+                f"{encoder.dimension}{f' and the lexicon {lexicon.width}' if lexicon else ''}."
             )
         self.encoder = encoder
         self.heads = heads.to(encoder.device)
         self.manifest = manifest
+        self.lexicon = lexicon
         self.windower = encoder.windower
         self.default_batch_size = encoder.default_batch_size
 
@@ -61,7 +68,9 @@ class HeadsBackend(WindowedBackend):
         if adapters is not None and manifest.encoder.adapters is not None:
             # Folded into the weights once: scoring then costs what the plain encoder costs.
             fold_adapters(encoder.model, adapters, alpha=manifest.encoder.adapters.alpha)
-        return cls(encoder, LinearHeads(manifest.attributes, weight, bias), manifest)
+        data = load_lexicon_data(directory, manifest)
+        lexicon = Lexicon(data, encoder.windower.tokenizer) if data is not None else None
+        return cls(encoder, LinearHeads(manifest.attributes, weight, bias), manifest, lexicon)
 
     @classmethod
     def default(cls, *, device: str | None = None) -> HeadsBackend:
@@ -82,11 +91,17 @@ class HeadsBackend(WindowedBackend):
 
     @property
     def description(self) -> str:
-        return f"{self.manifest.encoder.id} with {len(self.attributes)} linear heads (torch)"
+        lexicon = " and lexicon features" if self.lexicon else ""
+        heads = f"{len(self.attributes)} linear heads{lexicon}"
+        return f"{self.manifest.encoder.id} with {heads} (torch)"
 
     @torch.inference_mode()
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Every head's probability for one padded batch of windows; the only device-to-host
         copy is the result."""
-        probabilities: np.ndarray = self.heads(self.encoder.embed_padded(ids, mask)).cpu().numpy()
+        features = None
+        if self.lexicon is not None:
+            features = to_device(self.lexicon.features(ids, mask), self.encoder.device)
+        embeddings = self.encoder.embed_padded(ids, mask)
+        probabilities: np.ndarray = self.heads(embeddings, features).cpu().numpy()
         return probabilities

@@ -1,9 +1,10 @@
 """The ``onnx`` backend: an exported artifact (``onnx_export.py``) run by ONNX Runtime.
 
 It needs neither torch nor transformers: ``tokenizers`` cuts the windows exactly as the
-torch backend does, ONNX Runtime runs the graph, and numpy takes each text's maximum over
-its windows. ``CUDAExecutionProvider`` is used when the installed ONNX Runtime has it and
-the device allows it; otherwise the CPU.
+torch backend does, the same numpy code counts lexicon terms when the artifact has a
+lexicon, ONNX Runtime runs the graph, and numpy takes each text's maximum over its windows.
+``CUDAExecutionProvider`` is used when the installed ONNX Runtime has it and the device
+allows it; otherwise the CPU.
 """
 
 from __future__ import annotations
@@ -17,14 +18,17 @@ from typing import Any
 
 import numpy as np
 
-from perspective_local.models.artifact import ArtifactError, load_manifest
+from perspective_local.models.artifact import ArtifactError, load_lexicon_data, load_manifest
 from perspective_local.models.backend import WindowedBackend
+from perspective_local.models.lexicon import Lexicon
 from perspective_local.models.windows import Windower
 
 log = logging.getLogger(__name__)
 
 EXPORT_INFO_FILE = "onnx.json"
 PRECISIONS = ("fp32", "int8")
+#: The graph's third input when the artifact has a lexicon.
+LEXICON_INPUT = "lexicon_features"
 
 
 def providers_for(device: str, available: Sequence[str]) -> list[str]:
@@ -64,6 +68,8 @@ class OnnxBackend(WindowedBackend):
         self.windower = Windower(
             self.directory, max_length=info["max_length"], window_overlap=info["window_overlap"]
         )
+        data = load_lexicon_data(self.directory, self.manifest)
+        self.lexicon = Lexicon(data, self.windower.tokenizer) if data is not None else None
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or _default_threads()
         providers = providers_for(device, ort.get_available_providers())
@@ -105,7 +111,10 @@ class OnnxBackend(WindowedBackend):
         return str(self.session.get_providers()[0])
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        outputs = self.session.run(["probabilities"], {"input_ids": ids, "attention_mask": mask})
+        feed = {"input_ids": ids, "attention_mask": mask}
+        if self.lexicon is not None:
+            feed[LEXICON_INPUT] = self.lexicon.features(ids, mask)
+        outputs = self.session.run(["probabilities"], feed)
         probabilities: np.ndarray = outputs[0]
         return probabilities
 

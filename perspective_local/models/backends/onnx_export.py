@@ -1,10 +1,12 @@
 """Export an artifact (encoder plus every head) to one ONNX graph, optionally int8.
 
 The graph takes ``input_ids`` and ``attention_mask`` (int64, dynamic batch and sequence
-axes) and returns ``probabilities`` (float32, one column per head): tokenising into windows
-and taking each text's maximum over its windows stay outside the graph, shared with the
-torch backend (``windows.py``). The export directory is self-contained: graph(s),
-``manifest.json`` and the tokenizer, so ONNX Runtime serves it without torch.
+axes), plus ``lexicon_features`` (float32, one row per window) when the artifact has a
+lexicon, and returns ``probabilities`` (float32, one column per head): tokenising into
+windows, counting lexicon terms and taking each text's maximum over its windows stay outside
+the graph, shared with the torch backend (``windows.py``, ``lexicon.py``). The export
+directory is self-contained: graph(s), ``manifest.json``, the tokenizer and any lexicon, so
+ONNX Runtime serves it without torch.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import torch
 
 from perspective_local.models.artifact import MANIFEST_FILE, Manifest
 from perspective_local.models.backends.heads import HeadsBackend
-from perspective_local.models.backends.onnx import EXPORT_INFO_FILE
+from perspective_local.models.backends.onnx import EXPORT_INFO_FILE, LEXICON_INPUT
 from perspective_local.models.encoder import Encoder, mean_pool
 from perspective_local.models.heads import LinearHeads
 from perspective_local.models.windows import TOKENIZER_FILE
@@ -50,9 +52,15 @@ class _Graph(torch.nn.Module):
         self.model = encoder.model
         self.heads = heads
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        lexicon_features: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         hidden = self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        probabilities: torch.Tensor = self.heads(mean_pool(hidden, attention_mask))
+        embeddings = mean_pool(hidden, attention_mask)
+        probabilities: torch.Tensor = self.heads(embeddings, lexicon_features)
         return probabilities
 
 
@@ -68,6 +76,13 @@ def export_onnx(scorer: HeadsBackend, out_dir: Path, *, int8: bool = False) -> E
     graph = _Graph(scorer.encoder, scorer.heads).eval()
     example = torch.ones((2, 8), dtype=torch.long)
     axes = {0: "batch", 1: "sequence"}
+    inputs: tuple[torch.Tensor, ...] = (example, torch.ones_like(example))
+    names = ["input_ids", "attention_mask"]
+    dynamic = {"input_ids": axes, "attention_mask": axes, "probabilities": {0: "batch"}}
+    if scorer.lexicon is not None:
+        inputs += (torch.zeros((2, scorer.lexicon.width), dtype=torch.float32),)
+        names.append(LEXICON_INPUT)
+        dynamic[LEXICON_INPUT] = {0: "batch"}
     with warnings.catch_warnings():
         # The TorchScript exporter warns that it is deprecated. We keep it while it exists
         # because it writes one self-contained file; the dynamo exporter puts the weights
@@ -75,11 +90,11 @@ def export_onnx(scorer: HeadsBackend, out_dir: Path, *, int8: bool = False) -> E
         warnings.simplefilter("ignore")
         torch.onnx.export(
             graph,
-            (example, torch.ones_like(example)),
+            inputs,
             str(out_dir / FP32_FILE),
-            input_names=["input_ids", "attention_mask"],
+            input_names=names,
             output_names=["probabilities"],
-            dynamic_axes={"input_ids": axes, "attention_mask": axes, "probabilities": {0: "batch"}},
+            dynamic_axes=dynamic,
             opset_version=OPSET,
             dynamo=False,
         )
@@ -136,3 +151,5 @@ def _copy_model_files(scorer: HeadsBackend, out_dir: Path) -> None:
     (out_dir / MANIFEST_FILE).write_text(manifest.to_json(), encoding="utf-8")
     for name in (TOKENIZER_FILE, "config.json"):
         shutil.copyfile(scorer.encoder.path / name, out_dir / name)
+    if scorer.lexicon is not None and manifest.lexicon is not None:
+        scorer.lexicon.data.write(out_dir)  # byte-identical to the artifact's: same hash
