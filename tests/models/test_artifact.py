@@ -64,7 +64,8 @@ def test_shipped_model_covers_every_attribute_with_metrics() -> None:
 
     manifest, weight, _ = load_artifact(DEFAULT_MODEL_DIR)
     assert manifest.attributes == HEADS_ATTRIBUTES
-    assert weight.shape == (15, 384)
+    # The embedding, then the shipped lexicon's eight features.
+    assert manifest.lexicon is not None and weight.shape == (15, 384 + 8)
     for name in HEADS_ATTRIBUTES:
         assert manifest.metrics[name]["n_train"] > 0 and "validation" in manifest.metrics[name]
     assert manifest.training_data and all("licence" in v for v in manifest.training_data.values())

@@ -4,15 +4,18 @@ same features (and scores) from the torch and ONNX backends."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 
 from perspective_local.models.artifact import (
+    DEFAULT_MODEL_DIR,
     LEXICON_FILE,
     ArtifactError,
+    TrainedAdapters,
+    load_adapters,
     load_artifact,
     load_manifest,
     save_artifact,
@@ -97,21 +100,41 @@ def test_surge_list_maps_severity_and_category(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def lexicon_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The shipped heads with three lexicon inputs: a large weight on 'strong' for PROFANITY."""
-    from perspective_local.models.artifact import DEFAULT_MODEL_DIR
-
     manifest, weight, bias = load_artifact(DEFAULT_MODEL_DIR)
+    # The shipped heads' lexicon columns become this test's three; PROFANITY's 'strong' is 4.
     extra = np.zeros((weight.shape[0], len(DATA.features)), dtype=np.float32)
     extra[manifest.attributes.index("PROFANITY"), 1] = 4.0
+    plain = np.hstack([weight[:, : manifest.encoder.dimension], extra])
+    adapters = None
+    if manifest.encoder.adapters is not None:
+        tensors = load_adapters(DEFAULT_MODEL_DIR, manifest)
+        assert tensors is not None
+        spec = manifest.encoder.adapters
+        adapters = TrainedAdapters(tensors, spec.rank, spec.alpha)
     out = tmp_path_factory.mktemp("lexicon-model")
-    save_artifact(out, manifest, np.hstack([weight, extra]), bias, lexicon=DATA)
+    save_artifact(out, manifest, plain, bias, adapters=adapters, lexicon=DATA)
     return out
 
 
-def test_lexicon_inputs_move_the_heads(lexicon_model: Path, default_scorer: Any) -> None:
+@pytest.fixture(scope="module")
+def plain_scorer(lexicon_model: Path, tmp_path_factory: pytest.TempPathFactory) -> HeadsBackend:
+    """The same heads and adapters with the lexicon columns at zero and no lexicon."""
+    manifest, weight, bias = load_artifact(lexicon_model)
+    out = tmp_path_factory.mktemp("plain-model")
+    tensors = load_adapters(lexicon_model, manifest)
+    spec = manifest.encoder.adapters
+    adapters = TrainedAdapters(tensors, spec.rank, spec.alpha) if tensors and spec else None
+    dimension = manifest.encoder.dimension
+    save_artifact(out, replace(manifest, lexicon=None), weight[:, :dimension], bias,
+                  adapters=adapters)  # fmt: skip
+    return HeadsBackend.load(out, device="cpu")
+
+
+def test_lexicon_inputs_move_the_heads(lexicon_model: Path, plain_scorer: HeadsBackend) -> None:
     scorer = HeadsBackend.load(lexicon_model, device="cpu")
     texts = ["well shit, that went badly", "well, that went badly"]
     with_lexicon = scorer.score(texts, ["PROFANITY", "TOXICITY"])
-    without = default_scorer.score(texts, ["PROFANITY", "TOXICITY"])
+    without = plain_scorer.score(texts, ["PROFANITY", "TOXICITY"])
     # Only PROFANITY has a lexicon weight, and only the text with a term moves.
     profanity, plain = with_lexicon.column("PROFANITY"), without.column("PROFANITY")
     assert profanity[0] > plain[0] + 0.1
@@ -156,8 +179,7 @@ def test_saving_without_a_lexicon_removes_a_stale_one(lexicon_model: Path, tmp_p
     shutil.copytree(lexicon_model, copy)
     manifest, weight, bias = load_artifact(copy)
     plain = manifest.encoder.dimension
-    from dataclasses import replace
-
     save_artifact(copy, replace(manifest, lexicon=None), weight[:, :plain], bias)
+    assert not (copy / "adapters.safetensors").exists()  # none given: none kept
     assert not (copy / LEXICON_FILE).exists()
     assert load_manifest(copy).lexicon is None
