@@ -28,8 +28,7 @@ import numpy as np
 from perspective_local.evaluation.generalisation import Kind, metrics_with_intervals
 from perspective_local.evaluation.metrics import format_estimate
 from perspective_local.models.encoder import DEFAULT_ENCODER_ID, Encoder
-from perspective_local.models.lexicon import Lexicon
-from perspective_local.training.corpora import CORPORA, load_surge_lexicon, split_of
+from perspective_local.training.corpora import CORPORA, split_of
 from perspective_local.training.train import (
     TrainConfig,
     embed_corpora,
@@ -37,6 +36,7 @@ from perspective_local.training.train import (
     load_training_corpora,
     predict,
     train_attribute,
+    training_lexicon,
 )
 
 
@@ -52,9 +52,7 @@ def leave_one_corpus_out(
     "left_out": {...}}}}`` for every corpus in ``held_out`` that ``config`` trains on."""
     corpora = load_training_corpora(config, progress)
     encoder = Encoder(device=config.device)
-    lexicon = None
-    if config.lexicon:
-        lexicon = Lexicon(load_surge_lexicon(config.data_dir), encoder.windower.tokenizer)
+    lexicon = training_lexicon(config, encoder)
     columns = lexicon.width if lexicon else 0
     vectors = embed_corpora(corpora, encoder, DEFAULT_ENCODER_ID, config, progress, lexicon)
     everything = examples_by_attribute(corpora, vectors)

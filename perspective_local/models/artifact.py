@@ -13,12 +13,21 @@ import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from perspective_local.models.attributes import ATTRIBUTE_NAMES, ATTRIBUTES
-from perspective_local.models.lexicon import LEXICON_FILE, LexiconData, LexiconError, LexiconSpec
+from perspective_local.models.lexicon import (
+    LEXICON_FILE,
+    Lexicon,
+    LexiconData,
+    LexiconError,
+    LexiconSpec,
+)
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
 
 MANIFEST_FILE = "manifest.json"
 HEADS_FILE = "heads.safetensors"
@@ -195,32 +204,34 @@ def load_adapters(directory: Path, manifest: Manifest) -> dict[str, Any] | None:
         return None
     from safetensors.torch import load_file
 
-    path = Path(directory) / spec.file
-    if not path.is_file():
-        raise ArtifactError(f"Model directory {directory} has no {path.name}.")
-    if spec.sha256 and _sha256(path) != spec.sha256:
-        raise ArtifactError(f"{path} does not match its manifest: the file was changed or damaged.")
-    tensors: dict[str, Any] = load_file(str(path))
+    tensors: dict[str, Any] = load_file(str(_checked_file(directory, spec.file, spec.sha256)))
     return tensors
 
 
-def load_lexicon_data(directory: Path, manifest: Manifest) -> LexiconData | None:
-    """The artifact's lexicon (``None`` when it has none), checked against its manifest."""
+def load_lexicon(directory: Path, manifest: Manifest, tokenizer: Tokenizer) -> Lexicon | None:
+    """The artifact's lexicon compiled for ``tokenizer`` (``None`` when it has none), its
+    file checked against the manifest."""
     spec = manifest.lexicon
     if spec is None:
         return None
-    path = Path(directory) / spec.file
-    if not path.is_file():
-        raise ArtifactError(f"Model directory {directory} has no {spec.file}.")
-    if spec.sha256 and _sha256(path) != spec.sha256:
-        raise ArtifactError(f"{path} does not match its manifest: the file was changed or damaged.")
+    path = _checked_file(directory, spec.file, spec.sha256)
     try:
         data = LexiconData.read(path)
     except LexiconError as exc:
         raise ArtifactError(str(exc)) from exc
     if data.features != spec.features:
         raise ArtifactError(f"{path} has features {data.features}; the manifest {spec.features}.")
-    return data
+    return Lexicon(data, tokenizer)
+
+
+def _checked_file(directory: Path, name: str, sha256: str) -> Path:
+    """``directory / name``, which must exist and, when the manifest gives a hash, match it."""
+    path = Path(directory) / name
+    if not path.is_file():
+        raise ArtifactError(f"Model directory {directory} has no {name}.")
+    if sha256 and _sha256(path) != sha256:
+        raise ArtifactError(f"{path} does not match its manifest: the file was changed or damaged.")
+    return path
 
 
 def load_manifest(directory: Path) -> Manifest:

@@ -107,7 +107,6 @@ class Lexicon:
                 f"this one is {type(tokenizer.model).__name__}."
             )
         self.data = data
-        self.names = data.features
         #: Token ids that continue a word rather than start one.
         self.continues = frozenset(
             index for token, index in tokenizer.get_vocab().items() if token.startswith("##")
@@ -123,7 +122,7 @@ class Lexicon:
 
     @property
     def width(self) -> int:
-        return len(self.names)
+        return len(self.data.features)
 
     def counts(self, ids: Sequence[int]) -> np.ndarray:
         """Matches per feature in one window's token ids (special tokens included: they

@@ -376,8 +376,7 @@ def train(config: TrainConfig, *, progress: Callable[[str], None] = print) -> Ma
             f"No training labels for {', '.join(missing)} in corpora {', '.join(config.corpora)}."
         )
     encoder = Encoder(device=config.device)
-    lexicon_data = load_surge_lexicon(config.data_dir) if config.lexicon else None
-    lexicon = Lexicon(lexicon_data, encoder.windower.tokenizer) if lexicon_data else None
+    lexicon = training_lexicon(config, encoder)
     # Fine-tuning starts from heads on the embedding alone; the lexicon joins the final fit.
     first = lexicon if config.finetune is None else None
     weight, bias, metrics = fit_heads(
@@ -417,7 +416,7 @@ def train(config: TrainConfig, *, progress: Callable[[str], None] = print) -> Ma
             refit, encoder, encoder_key, config, progress, lexicon=lexicon
         )
     if not any(report["lexicon"]["used"] for report in metrics.values()):
-        lexicon_data, weight = None, weight[:, : encoder.dimension]
+        lexicon, weight = None, weight[:, : encoder.dimension]
     manifest = Manifest(
         name=config.name,
         version=config.version,
@@ -434,7 +433,12 @@ def train(config: TrainConfig, *, progress: Callable[[str], None] = print) -> Ma
         },
     )
     return save_artifact(
-        config.out_dir, manifest, weight, bias, adapters=adapters, lexicon=lexicon_data
+        config.out_dir,
+        manifest,
+        weight,
+        bias,
+        adapters=adapters,
+        lexicon=lexicon.data if lexicon else None,
     )
 
 
@@ -514,6 +518,14 @@ def embed_corpora(
     if lexicon is not None:
         matrix = np.hstack([matrix, lexicon_features(lexicon, encoder, texts)])
     return dict(zip(texts, matrix, strict=True))
+
+
+def training_lexicon(config: TrainConfig, encoder: Encoder) -> Lexicon | None:
+    """The Surge AI list from ``config.data_dir`` for ``encoder``'s tokenizer, when
+    ``config.lexicon`` asks for lexicon features."""
+    if not config.lexicon:
+        return None
+    return Lexicon(load_surge_lexicon(config.data_dir), encoder.windower.tokenizer)
 
 
 def lexicon_features(lexicon: Lexicon, encoder: Encoder, texts: Sequence[str]) -> np.ndarray:

@@ -22,7 +22,7 @@ from perspective_local.models.artifact import (
     Manifest,
     load_adapters,
     load_artifact,
-    load_lexicon_data,
+    load_lexicon,
 )
 from perspective_local.models.backend import WindowedBackend
 from perspective_local.models.encoder import Encoder, fold_adapters, to_device
@@ -68,8 +68,7 @@ class HeadsBackend(WindowedBackend):
         if adapters is not None and manifest.encoder.adapters is not None:
             # Folded into the weights once: scoring then costs what the plain encoder costs.
             fold_adapters(encoder.model, adapters, alpha=manifest.encoder.adapters.alpha)
-        data = load_lexicon_data(directory, manifest)
-        lexicon = Lexicon(data, encoder.windower.tokenizer) if data is not None else None
+        lexicon = load_lexicon(directory, manifest, encoder.windower.tokenizer)
         return cls(encoder, LinearHeads(manifest.attributes, weight, bias), manifest, lexicon)
 
     @classmethod

@@ -18,9 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from perspective_local.models.artifact import ArtifactError, load_lexicon_data, load_manifest
+from perspective_local.models.artifact import ArtifactError, load_lexicon, load_manifest
 from perspective_local.models.backend import WindowedBackend
-from perspective_local.models.lexicon import Lexicon
 from perspective_local.models.windows import Windower
 
 log = logging.getLogger(__name__)
@@ -68,8 +67,7 @@ class OnnxBackend(WindowedBackend):
         self.windower = Windower(
             self.directory, max_length=info["max_length"], window_overlap=info["window_overlap"]
         )
-        data = load_lexicon_data(self.directory, self.manifest)
-        self.lexicon = Lexicon(data, self.windower.tokenizer) if data is not None else None
+        self.lexicon = load_lexicon(self.directory, self.manifest, self.windower.tokenizer)
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or _default_threads()
         providers = providers_for(device, ort.get_available_providers())
