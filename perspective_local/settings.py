@@ -96,6 +96,8 @@ class Settings:
     max_comment_bytes: int = 20480
     #: Accepted API keys; empty means keys are not checked. Env/flag: comma-separated.
     api_keys: tuple[str, ...] = ()
+    #: Serve the playground page at ``/`` on the HTTP port.
+    ui: bool = True
 
     def __post_init__(self) -> None:
         if not _DEVICE.match(self.device):
@@ -246,6 +248,8 @@ def _convert(name: str, value: Any, source: str) -> Any:
             return float(value)
         except (TypeError, ValueError):
             raise SettingsError(f"{name} ({source}): {value!r} is not a number") from None
+    if name == "ui":
+        return _boolean(name, value, source)
     if name == "api_keys":
         keys = value.split(",") if isinstance(value, str) else list(value)
         return tuple(str(key).strip() for key in keys if str(key).strip())
@@ -259,6 +263,17 @@ def _convert(name: str, value: Any, source: str) -> Any:
     if name == "log_level":
         return str(value).upper()
     return str(value)
+
+
+def _boolean(name: str, value: Any, source: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} ({source}): {value!r} is not true or false")
 
 
 def _routes(value: Any, source: str) -> dict[str, str]:

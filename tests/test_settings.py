@@ -60,6 +60,10 @@ def test_server_settings_from_file_env_and_flags(tmp_path: Path) -> None:
     assert (defaults.host, defaults.grpc_port, defaults.http_port) == ("127.0.0.1", 50051, 8080)
     assert defaults.max_comment_bytes == 20480 and defaults.api_keys == ()
     assert Settings.load(environ={}, api_keys="secret").as_dict()["api_keys"] == ["se***"]
+    assert defaults.ui is True
+    assert Settings.load(environ={"PERSPECTIVE_LOCAL_UI": "false"}).ui is False
+    (tmp_path / "ui.toml").write_text("ui = false\n")
+    assert Settings.load(config_file=tmp_path / "ui.toml", environ={}, ui=True).ui is True
 
 
 @pytest.mark.parametrize(
@@ -73,6 +77,7 @@ def test_server_settings_from_file_env_and_flags(tmp_path: Path) -> None:
             r"max_admitted_texts \(8\) must be at least max_batch_texts \(128\)",
         ),
         ({"http_port": "eighty"}, "http_port \\(flag\\): 'eighty' is not an integer"),
+        ({"ui": "maybe"}, "ui \\(flag\\): 'maybe' is not true or false"),
     ],
 )
 def test_bad_server_values_name_the_setting(kwargs: dict[str, object], message: str) -> None:

@@ -69,6 +69,15 @@ def serve(
             help="Largest comment in UTF-8 bytes  [default: 20480]", rich_help_panel=_SERVER
         ),
     ] = None,
+    ui: Annotated[
+        bool | None,
+        typer.Option(
+            "--ui/--no-ui",
+            help="Serve the playground page at http://HOST:HTTP_PORT/  [default: ui; env: "
+            "PERSPECTIVE_LOCAL_UI]",
+            rich_help_panel=_SERVER,
+        ),
+    ] = None,
     max_batch_texts: Annotated[
         int | None,
         typer.Option(
@@ -118,6 +127,7 @@ def serve(
         http_port=http_port,
         api_keys=api_keys,
         max_comment_bytes=max_comment_bytes,
+        ui=ui,
         max_batch_texts=max_batch_texts,
         forward_batch_windows=batch_size,
         max_wait_ms=max_wait_ms,

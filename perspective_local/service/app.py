@@ -117,7 +117,7 @@ async def running(settings: Settings, scorer: Backend | None = None) -> AsyncIte
     http_socket.bind((settings.host, settings.http_port))
     http_port = http_socket.getsockname()[1]
     config = uvicorn.Config(
-        create_app(analyzer, readiness, api_keys=keys),
+        create_app(analyzer, readiness, api_keys=keys, ui=settings.ui),
         log_config=None,
         access_log=False,
         lifespan="off",

@@ -10,6 +10,9 @@ RESOURCE_EXHAUSTED) instead of the queue growing without bound.
 
 Every batch scores every head of the model: the encoder pass dominates the cost, so
 requests asking for different attributes still share one batch.
+
+Inside ``with timed() as timings:``, ``submit`` adds the time its texts waited in the queue
+and spent in the model to ``timings``, for a transport to report (REST's Server-Timing).
 """
 
 from __future__ import annotations
@@ -18,8 +21,10 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -36,12 +41,37 @@ LOOKAHEAD_BATCHES = 4
 
 
 @dataclass
+class Timings:
+    """Where one call's texts spent their time, summed over the call's submits."""
+
+    queue_seconds: float = 0.0
+    model_seconds: float = 0.0
+
+
+_timings: ContextVar[Timings | None] = ContextVar("batcher_timings", default=None)
+
+
+@contextmanager
+def timed() -> Iterator[Timings]:
+    """Collect the queue and model time of every ``submit`` made inside (in this task)."""
+    timings = Timings()
+    token = _timings.set(timings)
+    try:
+        yield timings
+    finally:
+        _timings.reset(token)
+
+
+@dataclass
 class _Entry:
     texts: Sequence[str]
     future: asyncio.Future[np.ndarray]
     enqueued: float
     #: Longest text in the entry, in characters; a cheap proxy for its token length.
     length: int = field(init=False)
+    #: When its batch went to the model, and when the model answered (perf_counter).
+    started: float = 0.0
+    finished: float = 0.0
 
     def __post_init__(self) -> None:
         self.length = max(len(t) for t in self.texts)
@@ -109,14 +139,20 @@ class Batcher:
             raise Overloaded()
         future: asyncio.Future[np.ndarray] = asyncio.get_running_loop().create_future()
         self.admitted += len(texts)
-        self._queue.append(_Entry(texts, future, time.perf_counter()))
+        entry = _Entry(texts, future, time.perf_counter())
+        self._queue.append(entry)
         self._queued_texts += len(texts)
         self.metrics.queue_depth.set(self._queued_texts)
         self._wake.set()
         try:
-            return await future
+            scores = await future
         finally:
             self.admitted -= len(texts)
+        timings = _timings.get()
+        if timings is not None:
+            timings.queue_seconds += entry.started - entry.enqueued
+            timings.model_seconds += entry.finished - entry.started
+        return scores
 
     def _take_batch(self) -> list[_Entry]:
         """The oldest entry, plus queued entries of similar length, up to max_batch_texts texts."""
@@ -165,6 +201,7 @@ class Batcher:
             texts = [t for e in batch for t in e.texts]
             started = time.perf_counter()
             for entry in batch:
+                entry.started = started
                 self.metrics.queue_seconds.observe(started - entry.enqueued)
             try:
                 scores = await loop.run_in_executor(self._executor, self._score, texts)
@@ -175,11 +212,13 @@ class Batcher:
                         entry.future.set_exception(InternalError())
                 del exc
                 continue
-            self.metrics.inference_seconds.observe(time.perf_counter() - started)
+            finished = time.perf_counter()
+            self.metrics.inference_seconds.observe(finished - started)
             self.metrics.batch_size.observe(len(texts))
             self.metrics.texts.inc(len(texts))
             offset = 0
             for entry in batch:
+                entry.finished = finished
                 rows = scores[offset : offset + len(entry.texts)]
                 offset += len(entry.texts)
                 if not entry.future.done():

@@ -1,5 +1,6 @@
 """The REST/JSON transport: Perspective's routes, the discovery document, Google HTTP batch,
-``/healthz`` and ``/metrics``, as a Starlette app that is thin over the analyzer.
+our introspection routes, ``/healthz``, ``/metrics`` and the playground page, as a Starlette
+app that is thin over the analyzer.
 
 The handlers are plain module functions; they find the analyzer, readiness and API keys in
 ``request.app.state.rest`` (a ``RestState``), and ``create_app`` only builds the routes.
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import email.parser
 import email.policy
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -26,8 +28,9 @@ from starlette.routing import Route
 
 from perspective_local.errors import InvalidRequest, NotFound, PerspectiveError, to_rest
 from perspective_local.proto import commentanalyzer_pb2 as ca
-from perspective_local.service import validation, wire
+from perspective_local.service import playground, validation, wire
 from perspective_local.service.analyzer import Analyzer
+from perspective_local.service.batcher import Timings, timed
 from perspective_local.service.discovery import discovery_document
 from perspective_local.service.observe import observed, rest_api_key
 from perspective_local.service.validation import check_api_key
@@ -83,11 +86,35 @@ async def suggest(analyzer: Analyzer, body: bytes) -> dict[str, Any]:
     return wire.to_dict(await analyzer.suggest(request))
 
 
-#: path -> (method name in metrics and logs, method).
+async def list_attributes(analyzer: Analyzer, body: bytes) -> dict[str, Any]:
+    return wire.to_dict(analyzer.list_attributes())
+
+
+async def model_info(analyzer: Analyzer, body: bytes) -> dict[str, Any]:
+    return wire.to_dict(analyzer.model_info())
+
+
+#: path -> (method name in metrics and logs, method): Perspective's (POST).
 METHODS: dict[str, tuple[str, Method]] = {
     "/v1alpha1/comments:analyze": ("analyze", analyze),
     "/v1alpha1/comments:suggestscore": ("suggestscore", suggest),
 }
+#: Ours (GET): the JSON forms of gRPC's ListAttributes and GetModelInfo, for the playground
+#: and for clients that want to know what this server scores.
+INTROSPECTION: dict[str, tuple[str, Method]] = {
+    "/v1alpha1/attributes": ("attributes", list_attributes),
+    "/v1alpha1/model": ("model", model_info),
+}
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One method's HTTP status, JSON object and where its texts spent their time."""
+
+    status: int
+    data: dict[str, Any]
+    timings: Timings
+    seconds: float
 
 
 async def call(
@@ -96,36 +123,53 @@ async def call(
     body: bytes,
     params: Mapping[str, str],
     headers: Mapping[str, str],
-) -> tuple[int, dict[str, Any]]:
-    """Run one Perspective method; returns the HTTP status and the JSON object."""
-    name, method = METHODS.get(path, ("unknown", None))
-    with observed(state.analyzer.metrics, "rest", name) as outcome:
+) -> Answer:
+    """Run one method (Perspective's or ours) and answer it."""
+    name, method = METHODS.get(path) or INTROSPECTION.get(path) or ("unknown", None)
+    started = time.perf_counter()
+    with timed() as timings, observed(state.analyzer.metrics, "rest", name) as outcome:
         if method is None:
             raise NotFound()
         check_api_key(rest_api_key(params, headers), state.api_keys)
         result = await method(state.analyzer, body)
-        return 200, wire.select_fields(result, params.get("fields"))
+        data = wire.select_fields(result, params.get("fields"))
+        return Answer(200, data, timings, time.perf_counter() - started)
     assert outcome.error is not None  # observed() only returns here after an error
-    return to_rest(outcome.error)
+    return Answer(*to_rest(outcome.error), timings, time.perf_counter() - started)
+
+
+def server_timing(answer: Answer) -> str:
+    """The W3C Server-Timing header: queue wait, model time and the whole call, in ms."""
+    parts = [
+        ("queue", answer.timings.queue_seconds),
+        ("model", answer.timings.model_seconds),
+        ("total", answer.seconds),
+    ]
+    return ", ".join(f"{name};dur={1000 * seconds:.1f}" for name, seconds in parts)
 
 
 def respond(
-    request: Request, status: int, data: dict[str, Any], params: Mapping[str, str] | None = None
+    request: Request,
+    status: int,
+    data: dict[str, Any],
+    params: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Response:
     """The JSON answer with Google's pretty-printing rule and the model version header."""
     return Response(
         wire.dumps(data, pretty=_pretty(request.query_params if params is None else params)),
         status_code=status,
         media_type=JSON,
-        headers={"X-Model-Version": _state(request).analyzer.model_version},
+        headers={"X-Model-Version": _state(request).analyzer.model_version, **(headers or {})},
     )
 
 
 async def method_route(request: Request) -> Response:
     params = dict(request.query_params)
     body = await request.body()
-    status, data = await call(_state(request), request.url.path, body, params, request.headers)
-    return respond(request, status, data, params)
+    answer = await call(_state(request), request.url.path, body, params, request.headers)
+    timing = {"Server-Timing": server_timing(answer)}
+    return respond(request, answer.status, answer.data, params, timing)
 
 
 async def discovery(request: Request) -> Response:
@@ -145,8 +189,8 @@ async def batch(request: Request) -> Response:
     async def run(part: BatchPart) -> tuple[str, int, dict[str, Any]]:
         url = urlsplit(part.target)
         params = {k: v[-1] for k, v in parse_qs(url.query).items()}
-        status, data = await call(state, url.path, part.body, params, part.headers)
-        return part.content_id, status, data
+        answer = await call(state, url.path, part.body, params, part.headers)
+        return part.content_id, answer.status, answer.data
 
     results = await asyncio.gather(*(run(p) for p in parts))
     boundary = "batch_" + uuid.uuid4().hex
@@ -176,16 +220,21 @@ async def not_found(request: Request, exc: Exception) -> Response:
     return respond(request, *to_rest(NotFound()))
 
 
-def create_app(analyzer: Analyzer, readiness: Readiness, *, api_keys: frozenset[str]) -> Starlette:
-    """The ASGI app; ``readiness`` is flipped by the composition root once the model is warm."""
+def create_app(
+    analyzer: Analyzer, readiness: Readiness, *, api_keys: frozenset[str], ui: bool = True
+) -> Starlette:
+    """The ASGI app; ``readiness`` is flipped by the composition root once the model is warm.
+    ``ui`` serves the playground page at ``/``."""
     routes = [
         *(Route(path, method_route, methods=["POST"]) for path in METHODS),
+        *(Route(path, method_route, methods=["GET"]) for path in INTROSPECTION),
         Route("/$discovery/rest", discovery, methods=["GET"]),
         Route("/discovery/v1/apis/commentanalyzer/{version}/rest", discovery, methods=["GET"]),
         Route("/batch", batch, methods=["POST"]),
         Route("/batch/commentanalyzer/v1alpha1", batch, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics_route, methods=["GET"]),
+        *(playground.routes(key_required=bool(api_keys)) if ui else []),
     ]
     app = Starlette(
         routes=routes,
@@ -197,7 +246,7 @@ def create_app(analyzer: Analyzer, readiness: Readiness, *, api_keys: frozenset[
                 allow_origins=["*"],
                 allow_methods=["*"],
                 allow_headers=["*"],
-                expose_headers=["X-Model-Version"],
+                expose_headers=["X-Model-Version", "Server-Timing"],
             )
         ],
     )
