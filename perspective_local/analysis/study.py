@@ -45,6 +45,8 @@ class StudyOutputs:
     convergence: Path
     figures: list[Path]
     results: list[reports.FitResult]
+    #: report.html: report.md's content with the figures, in one self-contained page.
+    html: Path
 
 
 def files_hash(paths: Sequence[str]) -> str:
@@ -114,7 +116,10 @@ def run_study(
     api_key: str | None = None,
     say: Say = print,
 ) -> StudyOutputs:
-    """Fit every requested analysis on every requested subset and write all outputs."""
+    """Fit every requested analysis on every requested subset and write all outputs.
+
+    ``figures=False`` writes no figures/*.png; report.html still embeds the figures.
+    """
     chosen = [specs.get_analysis(a) for a in analyses]
     subsets = specs.subsets_for(subsets)
     options = options or specs.SamplerOptions()
@@ -156,9 +161,18 @@ def run_study(
                 )
     coefficients = reports.write_coefficients(out, results)
     convergence_path = reports.write_convergence(out, results)
-    figure_paths = reports.write_figures(out, results) if figures else []
+    # Drawn in memory either way: report.html embeds them, figures/ only when asked for.
+    drawn = reports.draw_figures(results)
+    figure_paths = reports.write_figures(out, results, drawn) if figures else []
     report = reports.write_report(
         out, results, load_report=load_report, provenance=provenance, loo=loo_tables
     )
-    say(f"wrote {coefficients}, {report}, {convergence_path} and {len(figure_paths)} figures")
-    return StudyOutputs(coefficients, report, convergence_path, figure_paths, results)
+    html = reports.write_html(
+        out, results, load_report=load_report, provenance=provenance, loo=loo_tables,
+        figures=drawn,
+    )  # fmt: skip
+    say(
+        f"wrote {coefficients}, {report}, {html}, {convergence_path} "
+        f"and {len(figure_paths)} figures"
+    )
+    return StudyOutputs(coefficients, report, convergence_path, figure_paths, results, html)

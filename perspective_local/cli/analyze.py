@@ -51,7 +51,7 @@ def analyze(
         Path,
         typer.Option(
             "--out",
-            help="Folder for coefficients.csv, report.md, figures/.",
+            help="Folder for coefficients.csv, report.md, report.html, figures/.",
             rich_help_panel="Output",
         ),
     ],
@@ -135,7 +135,11 @@ def analyze(
         ),
     ] = Highest.chosen,
     figures: Annotated[
-        bool, typer.Option(help="Write figures/*.png.", rich_help_panel="Output")
+        bool,
+        typer.Option(
+            help="Write figures/*.png (report.html embeds the figures either way).",
+            rich_help_panel="Output",
+        ),
     ] = True,
     device: DeviceOption = None,
     model_dir: ModelDirOption = None,

@@ -69,6 +69,9 @@ def test_score_with_loo_comparison(small_release: Path, tmp_path: Path) -> None:
     report = (tmp_path / "report.md").read_text()
     assert "ELPD-LOO: with vs without the LLM random effect" in report
     assert "without LLM effect" in report
+    html = (tmp_path / "report.html").read_text()  # written with --no-figures too
+    assert "ELPD-LOO: with vs without the LLM random effect" in html
+    assert '<th scope="row">without LLM effect</th>' in html
     coefficients = pd.read_csv(tmp_path / "coefficients.csv")
     assert tuple(coefficients["term"]) == PREDICTORS
     assert json.loads((small_release / "truth.json").read_text())["users"] == 40
