@@ -1,9 +1,10 @@
-"""Fetching model files over HTTP: resumable, checksummed, and nowhere else.
+"""Fetching files over HTTP: resumable, checksummed, and nowhere else.
 
 This is the only code in the project that touches the network, and only when a user runs
-``perspective-local models pull``. A file is written to ``NAME.part`` and renamed once it
-is complete and its checksum matches; an interrupted transfer leaves the ``.part`` file,
-and the next pull resumes it with an HTTP ``Range`` request.
+``perspective-local models pull`` (model files) or ``perspective-local prism download``
+(the PRISM release, ``analysis/release.py``). A file is written to ``NAME.part`` and
+renamed once it is complete and its checksum matches; an interrupted transfer leaves the
+``.part`` file, and the next run resumes it with an HTTP ``Range`` request.
 """
 
 from __future__ import annotations

@@ -74,7 +74,8 @@ class Settings:
     onnx_precision: str = "fp32"
     #: Detoxify release pulled into the cache (e.g. ``detoxify-unbiased``) or a directory.
     detoxify_model: str = "detoxify-unbiased"
-    #: Base URL of a mirror laid out as ``MIRROR/host/path``, for ``models pull``.
+    #: Base URL of a mirror laid out as ``MIRROR/host/path``, for ``models pull`` and
+    #: ``prism download``.
     download_mirror: str | None = None
 
     # The server (``perspective-local serve``).

@@ -1,5 +1,6 @@
 """Shared fixtures: tiny labelled corpora in the real file formats, a model trained on them
-with the real encoder, the shipped default model, and the real server on loopback ports."""
+with the real encoder, the shipped default model, the real server on loopback ports, and a
+loopback HTTP file server for the download tests."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.http_files import FileServer, serving
 from tests.servers import ServerHandle, start_server
 
 HOSTILE = [
@@ -232,3 +234,10 @@ def keyed_server(default_scorer: Any) -> Iterator[ServerHandle]:
     handle = start_server(default_scorer, api_keys="k-good,k-other")
     yield handle
     handle.stop()
+
+
+@pytest.fixture
+def file_server() -> Iterator[FileServer]:
+    """A loopback HTTP server serving the bytes a test puts in ``files`` (Range supported)."""
+    with serving() as server:
+        yield server

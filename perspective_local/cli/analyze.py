@@ -1,4 +1,5 @@
-"""The ``analyze`` and ``prism synth`` commands, added to the root CLI by ``register(app)``.
+"""The ``analyze``, ``prism synth`` and ``prism download`` commands, added to the root CLI
+by ``register(app)``.
 
 Heavy imports (pandas, PyMC, ArviZ, matplotlib) happen inside the commands, so
 ``perspective-local --help`` stays fast. Results go to files; progress goes to stderr.
@@ -12,7 +13,15 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from perspective_local.cli.common import ExitCode, command_boundary, err, fail, load_settings
+from perspective_local.cli.common import (
+    ExitCode,
+    command_boundary,
+    download_bars,
+    err,
+    fail,
+    load_settings,
+    require,
+)
 from perspective_local.cli.options import (
     ApiKeyOption,
     BackendsOption,
@@ -20,9 +29,11 @@ from perspective_local.cli.options import (
     ConfigOption,
     DeviceOption,
     Highest,
+    MirrorOption,
     ModelDirOption,
     OnnxPrecisionOption,
     Priors,
+    ProgressOption,
     RouteOption,
     Sampler,
     ServerOption,
@@ -205,9 +216,62 @@ def synth(
     )
 
 
+@command_boundary("prism download", extra="analysis")
+def download(
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Folder for the release (default: CACHE_DIR/prism)."),
+    ] = None,
+    mirror: MirrorOption = None,
+    progress: ProgressOption = True,
+    config: ConfigOption = None,
+) -> None:
+    """Download the released PRISM files from the Hugging Face Hub and check their schema.
+
+    Fetches conversations, survey, utterances and metadata (.jsonl) from the dataset
+    HannahRoseKirk/prism-alignment. An interrupted transfer resumes when run again, files
+    already complete are not fetched again, and each file's size and sha256 are recorded in
+    SHA256SUMS and download.json, against which later runs check the files.
+    """
+    # The schema check needs pandas: a missing [analysis] extra fails here, before any
+    # of the 220 MB is fetched.
+    require("pandas")
+    from perspective_local.analysis.release import (
+        MANIFEST_FILE,
+        SUMS_FILE,
+        ReleaseError,
+        default_dir,
+        download_prism,
+    )
+    from perspective_local.download import DownloadError
+
+    settings = load_settings(config, download_mirror=mirror)
+    directory = out if out is not None else default_dir(settings.cache_dir)
+    try:
+        with download_bars(progress) as bar:
+            result = download_prism(
+                directory, mirror=settings.download_mirror, progress=bar, say=_say
+            )
+    except (DownloadError, ReleaseError) as exc:
+        raise fail(str(exc), ExitCode.FAILED) from None
+    except OSError as exc:  # The folder itself: not a directory, not writable, disk full.
+        raise fail(f"cannot write the release to {directory}: {exc}", ExitCode.FAILED) from None
+    size = f"{len(result.files)} files, {result.size_bytes / 1e6:.1f} MB"
+    if not result.checked:
+        typer.echo(f"PRISM release in {directory} ({size}) matches {SUMS_FILE}; nothing to do")
+        return
+    fetched = f"{len(result.transferred)} downloaded" if result.transferred else "all were here"
+    typer.echo(
+        f"PRISM release in {directory} ({size}; {fetched}): checked against the schema, "
+        f"sizes and sha256 recorded in {SUMS_FILE} and {MANIFEST_FILE}"
+    )
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``analyze`` and the ``prism`` sub-app (with ``synth``) to the root command."""
+    """Add ``analyze`` and the ``prism`` sub-app (``synth``, ``download``) to the root
+    command."""
     app.command("analyze")(analyze)
     prism_app = typer.Typer(help="Work with PRISM-shaped data.", no_args_is_help=True)
     prism_app.command("synth")(synth)
+    prism_app.command("download")(download)
     app.add_typer(prism_app, name="prism")

@@ -1,6 +1,6 @@
 """What every command shares: the exit codes, the one way of loading the settings (which
-also sets up logging), the one way of reporting an error, and the one mapping from a missing
-optional dependency to the extra that installs it.
+also sets up logging), the one way of reporting an error, the one mapping from a missing
+optional dependency to the extra that installs it, and the download progress bars.
 
 Results go to stdout, diagnostics to stderr (``err``).
 """
@@ -11,15 +11,19 @@ import enum
 import functools
 import importlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from perspective_local.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from perspective_local.download import ProgressFn
 
 
 class ExitCode(enum.IntEnum):
@@ -70,6 +74,37 @@ def load_settings(config: Path | None, **flags: Any) -> Settings:
 
     configure_logging(settings.log_level, settings.log_format)
     return settings
+
+
+@contextmanager
+def download_bars(enabled: bool) -> Iterator[Callable[[str], ProgressFn]]:
+    """Progress bars on stderr for the downloading commands (``models pull``, ``prism
+    download``): yields ``bar(file_name)``, which adds a bar and returns the callback that
+    ``perspective_local.download.fetch`` reports to. ``enabled=False`` draws nothing."""
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TransferSpeedColumn,
+    )
+
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+               TransferSpeedColumn())  # fmt: skip
+    bars = Progress(*columns, console=err, disable=not enabled)
+
+    def bar(file: str) -> ProgressFn:
+        # Started with the first bar: a run that transfers nothing draws nothing at all.
+        if not bars.live.is_started:
+            bars.start()
+        task = bars.add_task(file, total=None)
+        return lambda done, total: bars.update(task, completed=done, total=total)
+
+    try:
+        yield bar
+    finally:
+        if bars.live.is_started:
+            bars.stop()
 
 
 # --------------------------------------------------------------------------- optional extras

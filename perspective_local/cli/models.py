@@ -7,8 +7,6 @@ inside the commands.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -17,7 +15,7 @@ import typer
 from perspective_local.cli.common import (
     ExitCode,
     command_boundary,
-    err,
+    download_bars,
     fail,
     load_settings,
     require,
@@ -25,6 +23,7 @@ from perspective_local.cli.common import (
 from perspective_local.cli.options import (
     CacheDirOption,
     ConfigOption,
+    MirrorOption,
     ModelDirOption,
     ProgressOption,
 )
@@ -72,12 +71,7 @@ def list_models(
 def pull(
     name: Annotated[str, typer.Argument(help="A Detoxify release, e.g. detoxify-unbiased.")],
     cache_dir: CacheDirOption = None,
-    mirror: Annotated[
-        str | None,
-        typer.Option(
-            help="Mirror laid out as MIRROR/host/path  [env: PERSPECTIVE_LOCAL_DOWNLOAD_MIRROR]"
-        ),
-    ] = None,
+    mirror: MirrorOption = None,
     sha256: Annotated[
         str | None,
         typer.Option(
@@ -90,15 +84,16 @@ def pull(
 ) -> None:
     """Download a Detoxify checkpoint with its config and tokenizer into the cache.
 
-    The only command that uses the network. An interrupted download resumes when run
-    again; a file whose checksum does not match is deleted and the command fails.
+    One of the two commands that use the network (with `prism download`). An interrupted
+    download resumes when run again; a file whose checksum does not match is deleted and
+    the command fails.
     """
     from perspective_local.download import DownloadError
     from perspective_local.models.backends.detoxify_releases import pull as pull_release
 
     settings = load_settings(config, cache_dir=cache_dir, download_mirror=mirror)
     try:
-        with _download_bars(progress) as bar:
+        with download_bars(progress) as bar:
             directory = pull_release(
                 name, settings.cache_dir, mirror=settings.download_mirror,
                 checkpoint_sha256=sha256, progress=bar,
@@ -106,27 +101,6 @@ def pull(
     except (DownloadError, ValueError) as exc:
         raise fail(str(exc), ExitCode.FAILED) from None
     typer.echo(f"pulled {name} to {directory}")
-
-
-@contextmanager
-def _download_bars(enabled: bool) -> Iterator[Callable[[str], Callable[[int, int | None], None]]]:
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TextColumn,
-        TransferSpeedColumn,
-    )
-
-    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-               TransferSpeedColumn())  # fmt: skip
-    with Progress(*columns, console=err, disable=not enabled) as bars:
-
-        def bar(file: str) -> Callable[[int, int | None], None]:
-            task = bars.add_task(file, total=None)
-            return lambda done, total: bars.update(task, completed=done, total=total)
-
-        yield bar
 
 
 @models_app.command("export-onnx")

@@ -163,6 +163,12 @@ CacheDirOption = Annotated[
         "PERSPECTIVE_LOCAL_CACHE_DIR]"
     ),
 ]
+MirrorOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Mirror laid out as MIRROR/host/path  [env: PERSPECTIVE_LOCAL_DOWNLOAD_MIRROR]"
+    ),
+]
 LogLevelOption = Annotated[
     LogLevel | None,
     typer.Option(

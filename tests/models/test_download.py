@@ -1,12 +1,9 @@
-"""``models pull``: downloads against a loopback HTTP server serving files the tests build."""
+"""``models pull``: downloads against a loopback HTTP server serving files the tests build
+(``file_server``, from ``tests/http_files.py``)."""
 
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -16,67 +13,8 @@ from perspective_local.cli import app
 from perspective_local.download import ChecksumError, DownloadError, RemoteFile, fetch
 from perspective_local.models.backends.detoxify import SUMS_FILE, DetoxifyBackend
 from perspective_local.models.backends.detoxify_releases import RELEASES, pull, resolve_model_dir
+from tests.http_files import FileServer
 from tests.models.tiny_detoxify import build_tiny_detoxify
-
-
-@dataclass
-class FileServer:
-    """Serves ``files`` (URL path -> bytes) with HTTP Range support, and can misbehave."""
-
-    files: dict[str, bytes] = field(default_factory=dict)
-    #: Paths whose next GET sends half the body and then drops the connection.
-    cut_next: set[str] = field(default_factory=set)
-    ignore_range: bool = False
-    requests: list[tuple[str, str | None]] = field(default_factory=list)
-    port: int = 0
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-
-@pytest.fixture
-def file_server() -> Iterator[FileServer]:
-    state = FileServer()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            state.requests.append((self.path, self.headers.get("Range")))
-            body = state.files.get(self.path)
-            if body is None:
-                self.send_error(404, "Not Found")
-                return
-            start = 0
-            ranged = self.headers.get("Range")
-            if ranged and not state.ignore_range:
-                start = int(ranged.removeprefix("bytes=").split("-")[0])
-                if start >= len(body):
-                    self.send_error(416, "Range Not Satisfiable")
-                    return
-                self.send_response(206)
-                self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
-            else:
-                self.send_response(200)
-            self.send_header("Content-Length", str(len(body) - start))
-            self.end_headers()
-            if self.path in state.cut_next:
-                state.cut_next.discard(self.path)
-                self.wfile.write(body[start : start + (len(body) - start) // 2])
-                self.wfile.flush()
-                self.close_connection = True
-                return
-            self.wfile.write(body[start:])
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
 
 
 def serve_release(server: FileServer, name: str, source: Path) -> str:
