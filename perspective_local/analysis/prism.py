@@ -4,6 +4,7 @@
 ``utterances.jsonl`` / ``metadata.jsonl`` (optional) and returns a :class:`PrismData` with
 
 * ``responses``: one row per opening-turn (turn 0) model response: ids, conversation type,
+  when the conversation ended (``finished_at``, PRISM's ``generated_datetime``),
   LLM, score, the chosen / highest flags, the opening prompt and the response text;
 * ``users``: one row per participant with the analysis-2 moderators as nullable booleans
   (``<NA>`` where the participant answered "Prefer not to say");
@@ -167,6 +168,11 @@ def _conversation_rows(
     user_id = checker.get(record, "user_id", str)
     conversation_type = checker.get(record, "conversation_type", str)
     history = checker.get(record, "conversation_history", list)
+    # When the conversation ended; optional, it orders a participant's conversations.
+    finished_at = record.get("generated_datetime")
+    if finished_at is not None and not isinstance(finished_at, str):
+        checker.fail("generated_datetime", f"expected str, got {type(finished_at).__name__}")
+        finished_at = None
     if conversation_type is not None and conversation_type not in CONVERSATION_TYPES:
         checker.fail(
             "conversation_type",
@@ -203,6 +209,7 @@ def _conversation_rows(
                     "conversation_id": conversation_id,
                     "user_id": user_id,
                     "conversation_type": conversation_type,
+                    "finished_at": finished_at,
                     "model_name": model_name,
                     "within_turn_id": item.get("within_turn_id"),
                     "score": score,

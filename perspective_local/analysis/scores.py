@@ -77,7 +77,7 @@ def read_scores_file(path: str | Path) -> Scores:
                 raise ScoresError(f"{where}: field 'text': missing or not a string")
             if not isinstance(scores, dict):
                 raise ScoresError(f"{where}: field 'scores': missing or not an object")
-            clean = _check_scores(scores, where)
+            clean = check_scores(scores, where)
             if text in by_text and by_text[text] != clean:
                 raise ScoresError(f"{where}: text {text[:60]!r} scored twice with different values")
             by_text[text] = clean
@@ -87,7 +87,7 @@ def read_scores_file(path: str | Path) -> Scores:
     return Scores(by_text, tuple(versions))
 
 
-def _check_scores(scores: Mapping[str, object], where: str) -> dict[str, float]:
+def check_scores(scores: Mapping[str, object], where: str) -> dict[str, float]:
     clean: dict[str, float] = {}
     for name in REQUIRED_PERSPECTIVE:
         value = scores.get(name)
@@ -137,7 +137,7 @@ def score_through_server(
 def _checked(texts: Sequence[str], results: Sequence[Mapping[str, float]], version: str) -> Scores:
     return Scores(
         {
-            text: _check_scores(r, f"scored text {i}")
+            text: check_scores(r, f"scored text {i}")
             for i, (text, r) in enumerate(zip(texts, results, strict=True))
         },
         (str(version),),

@@ -15,6 +15,16 @@ The data-generating process, in the study's own terms:
   group's score effects are drawn orthogonal to its attribute effects (see ``_orthogonal``);
 * the chosen opening response is the highest-scored one, ties broken at random (as PRISM).
 
+With ``profiles=True`` each participant instead chooses by their own attribute weights
+(planted per-user slopes, for the preference-profile model): the chosen opening response is
+drawn from the conditional logit ``softmax(x @ (w + G @ covariates + u_user) + LLM)``, with
+``u_user ~ Normal(0, diag(sd) R diag(sd))``, and the drawn scores are reordered within each
+conversation so that the chosen response has the top score (PRISM's rule still holds).
+Responses then differ more within a conversation (``PROFILE_SPREAD``), as real LLMs' replies
+do. ``truth.json`` gains ``profiles``: every planted weight, SD and correlation. The
+score-based analyses' ``expected`` values are left out in this mode, since the reordering
+changes what they estimate; mirroring's are kept.
+
 ``truth.json`` holds the planted parameters and, per analysis, the ``expected`` coefficient
 each analysis should recover. Where an analysis is the generating model (mirroring,
 moderation, interaction) that is the planted value; where it leaves a generating term out
@@ -148,6 +158,36 @@ SCORE_SD = {"user": 0.1, "conversation": 0.1, "llm": 0.15, "residual": 0.25}
 #: Replicate outcome draws used for the choice model's pseudo-true coefficients.
 CHOICE_REPLICATES = 40
 
+# ---- planted preference profiles (profiles=True) ----------------------------------------
+
+#: Population attribute weights of the choice (logit per unit of attribute), PREDICTORS order.
+PROFILE_WEIGHTS = np.array([-4.0, 0.0, -1.0, 2.0, 4.0, -2.0, 0.5])
+#: SDs of the per-user deviations from the population weights.
+PROFILE_SD = np.array([3.0, 2.0, 3.0, 4.5, 4.5, 3.5, 2.0])
+#: Their correlation: users who weigh reasoning more weigh curiosity less (the paper's
+#: values-vs-reasoning contrast), and affinity travels with compassion.
+PROFILE_CORRELATIONS = {
+    ("REASONING_NUANCE", "CURIOSITY"): -0.5,
+    ("AFFINITY", "COMPASSION"): 0.4,
+    ("TOXICITY", "RESPECT"): -0.3,
+}
+#: How covariates (the moderators, centred at their share) shift a user's weights:
+#: moderator rows x attribute columns. Users who want AI to reflect their values weigh
+#: reasoning less and curiosity more (the paper's finding 2).
+PROFILE_COVARIATES = np.array(
+    [
+        # TOX   AFF   COMP  CUR   RN    PS    RESP
+        [3.0, 0.0, 0.0, 0.0, 0.0, -3.0, 0.0],  # younger
+        [0.0, 0.0, -3.0, 0.0, 0.0, 0.0, 0.0],  # male
+        [0.0, 0.0, 0.0, 0.0, 3.0, 0.0, 0.0],  # white
+        [0.0, 0.0, 0.0, 4.0, -5.0, 0.0, 0.0],  # high_values
+    ]
+)
+#: LLM effects on the choice (the conditional logit's random intercepts).
+PROFILE_LLM_SD = 0.3
+#: Multiplier on the within-conversation spread of response attributes in this mode.
+PROFILE_SPREAD = 3.0
+
 
 @dataclass
 class _World:
@@ -179,7 +219,7 @@ def _predictors_from_raw(raw: dict[str, FloatArray]) -> FloatArray:
     return np.column_stack([columns[t] for t in PREDICTORS])
 
 
-def _draw_world(n_users: int, rng: np.random.Generator) -> _World:
+def _draw_world(n_users: int, rng: np.random.Generator, spread: float = 1.0) -> _World:
     conversations_per_user = rng.choice(np.arange(1, 8), size=n_users, p=CONVERSATIONS_PER_USER)
     conv_user = np.repeat(np.arange(n_users), conversations_per_user)
     n_conv = len(conv_user)
@@ -208,7 +248,7 @@ def _draw_world(n_users: int, rng: np.random.Generator) -> _World:
         + attribute_effects["user"][user_of_row]
         + attribute_effects["conversation"][row_conv]
         + attribute_effects["llm"][row_llm]
-        + rng.normal(0, MIRROR_SD["residual"], (n_rows, 7))
+        + rng.normal(0, spread * MIRROR_SD["residual"], (n_rows, 7))
     )
     # Perspective scores are probabilities; the parameters keep clipping rare (counted).
     response_x = np.clip(mean, 0.001, 0.999)
@@ -283,6 +323,71 @@ def _choose(world: _World, scores: IntArray, rng: np.random.Generator) -> NDArra
     chosen = np.zeros(len(scores), dtype=bool)
     chosen[order[last_of_conv]] = True
     return chosen
+
+
+def profile_correlation() -> FloatArray:
+    """The planted 7x7 correlation of the per-user weight deviations."""
+    matrix = np.eye(len(PREDICTORS))
+    for (first, second), r in PROFILE_CORRELATIONS.items():
+        i, j = PREDICTORS.index(first), PREDICTORS.index(second)
+        matrix[i, j] = matrix[j, i] = r
+    return matrix
+
+
+@dataclass(frozen=True)
+class _Profiles:
+    """Planted choice weights: per user (population + covariate shift + deviation), per LLM."""
+
+    weights: FloatArray  # (user, predictor)
+    llm: FloatArray  # (llm,)
+
+
+def _plant_profiles(world: _World, rng: np.random.Generator) -> _Profiles:
+    covariance = profile_correlation() * np.outer(PROFILE_SD, PROFILE_SD)
+    deviations = rng.multivariate_normal(np.zeros(len(PREDICTORS)), covariance, world.n_users)
+    shift = (world.moderators - MODERATOR_SHARE) @ PROFILE_COVARIATES
+    llm = rng.normal(0, PROFILE_LLM_SD, len(LLMS))
+    return _Profiles(PROFILE_WEIGHTS + shift + deviations, llm - llm.mean())
+
+
+def _choose_by_profile(
+    world: _World, profiles: _Profiles, rng: np.random.Generator
+) -> NDArray[np.bool_]:
+    """Each user picks by their own weights: argmax of utility + Gumbel noise, which is an
+    exact draw from the conditional logit (softmax of the utilities within a conversation)."""
+    user_of_row = world.conv_user[world.row_conv]
+    utility = np.einsum("rk,rk->r", world.response_x, profiles.weights[user_of_row])
+    utility = utility + profiles.llm[world.row_llm] + rng.gumbel(size=len(utility))
+    order = np.lexsort((utility, world.row_conv))
+    last_of_conv = np.r_[world.row_conv[order][1:] != world.row_conv[order][:-1], True]
+    chosen = np.zeros(len(utility), dtype=bool)
+    chosen[order[last_of_conv]] = True
+    return chosen
+
+
+def _top_score_to_chosen(world: _World, scores: IntArray, chosen: NDArray[np.bool_]) -> IntArray:
+    """Swap scores within each conversation so the chosen response holds the top score."""
+    scores = scores.copy()
+    for rows in np.split(np.arange(len(scores)), np.flatnonzero(np.diff(world.row_conv)) + 1):
+        pick = rows[chosen[rows]][0]
+        top = rows[np.argmax(scores[rows])]
+        scores[pick], scores[top] = scores[top], scores[pick]
+    return scores
+
+
+def _profiles_truth(world: _World, profiles: _Profiles) -> dict[str, Any]:
+    def named(values: FloatArray) -> dict[str, float]:
+        return {p: float(v) for p, v in zip(PREDICTORS, values, strict=True)}
+
+    return {
+        "population": named(PROFILE_WEIGHTS),
+        "sd": named(PROFILE_SD),
+        "correlation": profile_correlation().tolist(),
+        "covariates": {m: named(PROFILE_COVARIATES[i]) for i, m in enumerate(MODERATORS)},
+        "covariate_centres": dict(zip(MODERATORS, MODERATOR_SHARE.tolist(), strict=True)),
+        "llm": {LLMS[i][0]: float(v) for i, v in enumerate(profiles.llm)},
+        "users": {f"user{u}": named(profiles.weights[u]) for u in range(world.n_users)},
+    }
 
 
 # ---- expected coefficients ---------------------------------------------------------------
@@ -363,13 +468,17 @@ def _expected(world: _World, keep: NDArray[np.bool_], rng: np.random.Generator) 
         *(moderated(m, k) for m in MODERATORS for k in PREDICTORS),
     ]
     expected["moderation"] = dict(zip(names, moderation, strict=True))
-    expected["mirroring"] = {
+    expected["mirroring"] = _expected_mirroring()
+    expected["choice"] = _choice_pseudo_truth(world, keep, mean, rng)
+    return {a: {k: float(v) for k, v in terms.items()} for a, terms in expected.items()}
+
+
+def _expected_mirroring() -> dict[str, float]:
+    return {
         mirrored(dv, human(p)): float(MIRROR_B[i, j])
         for i, dv in enumerate(PREDICTORS)
         for j, p in enumerate(PREDICTORS)
     }
-    expected["choice"] = _choice_pseudo_truth(world, keep, mean, rng)
-    return {a: {k: float(v) for k, v in terms.items()} for a, terms in expected.items()}
 
 
 def _choice_pseudo_truth(
@@ -511,12 +620,14 @@ def synthesize(
     *,
     users: int = 300,
     seed: int = 0,
+    profiles: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Write a synthetic PRISM release to ``out`` and return the truth that ``truth.json`` holds.
 
     ``users`` is the number of participants with conversations; about 7% more survey-only
-    participants are added, as in PRISM.
+    participants are added, as in PRISM. ``profiles`` plants per-user choice weights (see
+    the module docstring).
     """
     if users < 10:
         raise ValueError(f"users must be at least 10, got {users}")
@@ -524,10 +635,16 @@ def synthesize(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
-    world = _draw_world(users, rng)
+    world = _draw_world(users, rng, PROFILE_SPREAD if profiles else 1.0)
     mean = _score_mean(world)
     scores = _draw_scores(world, mean, rng)
-    chosen = _choose(world, scores, rng)
+    planted: _Profiles | None = None
+    if profiles:
+        planted = _plant_profiles(world, rng)
+        chosen = _choose_by_profile(world, planted, rng)
+        scores = _top_score_to_chosen(world, scores, chosen)
+    else:
+        chosen = _choose(world, scores, rng)
     empty = rng.random(len(scores)) < EMPTY_RATE
     say(f"drew {users} users, {len(world.conv_user)} conversations, {len(scores)} responses")
 
@@ -545,8 +662,12 @@ def synthesize(
     _write_jsonl(out / "utterances.jsonl", utterances)
     _write_jsonl(out / "metadata.jsonl", metadata)
     _write_jsonl(out / "scores.jsonl", score_records)
-    say("computing the expected coefficients (choice: logistic fit to replicate outcomes)")
-    truth = {
+    if planted is None:
+        say("computing the expected coefficients (choice: logistic fit to replicate outcomes)")
+        expected = _expected(world, ~empty, rng)
+    else:
+        expected = {"mirroring": _expected_mirroring()}
+    truth: dict[str, Any] = {
         "seed": seed,
         "users": users,
         "conversations": len(world.conv_user),
@@ -566,8 +687,10 @@ def synthesize(
             "score_sd": SCORE_SD,
             "mirroring_sd": {k: v.tolist() for k, v in MIRROR_SD.items()},
         },
-        "expected": _expected(world, ~empty, rng),
+        "expected": expected,
     }
+    if planted is not None:
+        truth["profiles"] = _profiles_truth(world, planted)
     (out / "truth.json").write_text(json.dumps(truth, indent=2) + "\n", encoding="utf-8")
     return truth
 
@@ -656,7 +779,7 @@ def _conversation_records(
                     "helpfulness": 90,
                 },
                 "open_feedback": _sentence(rng, 10),
-                "generated_datetime": "2023-12-01 10:15:42",
+                "generated_datetime": _finished_at(c),
                 "timing_duration_s": 312.48,
                 "timing_duration_mins": 5.21,
                 "included_in_balanced_subset": False,
@@ -667,6 +790,15 @@ def _conversation_records(
         record["survey_only"] = record["num_completed_conversations"] == 0
     metadata = _metadata_rows(conversations, utterances)
     return conversations, utterances, metadata, score_records
+
+
+def _finished_at(conversation: int) -> str:
+    """When a conversation ended: conversations are in id order (so a user's are too),
+    five minutes apart from PRISM's first day."""
+    import datetime
+
+    moment = datetime.datetime(2023, 11, 22, 16, 0) + datetime.timedelta(minutes=5 * conversation)
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _utterance_rows(conversation: dict[str, Any]) -> list[dict[str, Any]]:

@@ -1,5 +1,5 @@
-"""The ``analyze``, ``prism synth`` and ``prism download`` commands, added to the root CLI
-by ``register(app)``.
+"""The ``analyze``, ``profiles``, ``rank`` and ``prism synth | download | texts`` commands,
+added to the root CLI by ``register(app)``.
 
 Heavy imports (pandas, PyMC, ArviZ, matplotlib) happen inside the commands, so
 ``perspective-local --help`` stays fast. Results go to files; progress goes to stderr.
@@ -205,15 +205,52 @@ def synth(
         int, typer.Option(help="Participants with conversations (about 7% survey-only are added).")
     ] = 300,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    profiles: Annotated[
+        bool,
+        typer.Option(
+            help="Plant per-user choice weights (for `profiles`); truth.json records them."
+        ),
+    ] = False,
 ) -> None:
     """Write a synthetic PRISM release with planted effects, a scores file and truth.json."""
     from perspective_local.analysis.synth import synthesize
 
-    truth = synthesize(out, users=users, seed=seed, progress=_say)
+    truth = synthesize(out, users=users, seed=seed, profiles=profiles, progress=_say)
     _say(
         f"wrote {truth['conversations']:,} conversations and {truth['opening_responses']:,} "
         f"opening responses to {out} (scores.jsonl, truth.json included)"
     )
+
+
+@command_boundary("prism texts", extra="analysis")
+def texts(
+    prism_dir: Annotated[
+        Path,
+        typer.Option(
+            "--prism-dir", help="Folder with PRISM's conversations.jsonl and survey.jsonl."
+        ),
+    ],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write JSONL here [default: stdout].")
+    ] = None,
+) -> None:
+    """Write the texts the analyses score (each distinct opening prompt and response once)
+    as JSONL {"text": ...}, ready for `perspective-local score`."""
+    import json
+
+    from perspective_local.analysis.prism import PrismSchemaError, load_prism
+    from perspective_local.analysis.scores import texts_to_score
+
+    try:
+        found = texts_to_score(load_prism(prism_dir))
+    except (FileNotFoundError, PrismSchemaError) as exc:
+        raise fail(str(exc)) from exc
+    lines = "".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in found)
+    if output is None:
+        typer.echo(lines, nl=False)
+    else:
+        output.write_text(lines, encoding="utf-8")
+        _say(f"wrote {len(found):,} texts to {output}")
 
 
 @command_boundary("prism download", extra="analysis")
@@ -267,11 +304,186 @@ def download(
     )
 
 
+@command_boundary("profiles", extra="analysis")
+def profiles_command(
+    prism_dir: Annotated[
+        Path,
+        typer.Option(
+            "--prism-dir", help="Folder with PRISM's conversations.jsonl and survey.jsonl."
+        ),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            help="Folder for user_profiles.parquet, population.json, loo.csv, profiles.md.",
+        ),
+    ],
+    scores: Annotated[
+        Path | None,
+        typer.Option("--scores", help="JSONL from `perspective-local score`, joined on text."),
+    ] = None,
+    covariates: Annotated[
+        bool,
+        typer.Option(
+            help="Let the survey's moderators (age, gender, ethnicity, values) shift "
+            "users' weights."
+        ),
+    ] = True,
+    evaluate: Annotated[
+        bool,
+        typer.Option(
+            help="Run the held-out prediction protocol (one more fit, two with covariates)."
+        ),
+    ] = True,
+    holdout_last: Annotated[
+        int, typer.Option(help="Conversations held out at the end of each user's sequence.")
+    ] = 1,
+    cold_share: Annotated[
+        float, typer.Option(help="Share of users held out whole (cold start).")
+    ] = 0.2,
+    draws: Annotated[int | None, typer.Option(help="Draws per chain [default: 1,000].")] = None,
+    tune: Annotated[
+        int | None, typer.Option(help="Warm-up draws per chain [default: 1,000].")
+    ] = None,
+    chains: Annotated[int | None, typer.Option(help="Chains [default: 4].")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the sampler and the split.")] = 20250305,
+    sampler: Annotated[
+        Sampler, typer.Option(help="auto (nutpie if installed), nutpie or pymc.")
+    ] = Sampler.auto,
+    figures: Annotated[bool, typer.Option(help="Write figures/*.png.")] = True,
+    allow_missing_scores: Annotated[
+        bool, typer.Option(help="Drop (and count) responses whose texts are not in --scores.")
+    ] = False,
+    device: DeviceOption = None,
+    model_dir: ModelDirOption = None,
+    server: ServerOption = None,
+    api_key: ApiKeyOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Fit per-user preference profiles (random slopes on the choice) and test them on
+    held-out choices: population, per-user, covariate-shrunk and covariate-only predictions,
+    warm and cold start, and a learning curve."""
+    from perspective_local.analysis.prism import PrismSchemaError
+    from perspective_local.analysis.profile_study import run_profiles
+    from perspective_local.analysis.scores import ScoresError
+    from perspective_local.analysis.specs import SamplerOptions
+    from perspective_local.client import NotReady, Overloaded, PerspectiveError
+
+    if holdout_last < 1:
+        raise fail(f"--holdout-last must be at least 1, got {holdout_last}")
+    if not 0 <= cold_share < 1:
+        raise fail(f"--cold-share must be in [0, 1), got {cold_share}")
+    settings = load_settings(config, device=device, model_dir=model_dir)
+    options = SamplerOptions(
+        draws=draws, tune=tune, chains=chains, seed=seed,
+        sampler=sampler.value,  # type: ignore[arg-type]
+        progress=err.is_terminal,
+    )  # fmt: skip
+    try:
+        run_profiles(
+            prism_dir, out, scores_file=scores, covariates=covariates, evaluate=evaluate,
+            last=holdout_last, cold_share=cold_share, options=options, figures=figures,
+            allow_missing_scores=allow_missing_scores, settings=settings, server=server,
+            api_key=api_key, say=_say,
+        )  # fmt: skip
+    except (FileNotFoundError, PrismSchemaError, ScoresError, ValueError) as exc:
+        raise fail(str(exc)) from exc
+    except (NotReady, Overloaded) as exc:
+        raise fail(f"server {server}: {exc}", ExitCode.UNREACHABLE) from exc
+    except PerspectiveError as exc:
+        raise fail(f"server {server} rejected a request: {exc}", ExitCode.REJECTED) from exc
+
+
+@command_boundary("rank", extra="analysis")
+def rank_command(
+    candidates: Annotated[
+        Path,
+        typer.Argument(
+            help="JSONL, one candidate per line: text, optional group, user_id, scores."
+        ),
+    ],
+    profiles: Annotated[
+        Path, typer.Option("--profiles", help="Folder written by `perspective-local profiles`.")
+    ],
+    user: Annotated[
+        str | None,
+        typer.Option("--user", help="Rank for this user_id [default: the population]."),
+    ] = None,
+    unknown_as_population: Annotated[
+        bool,
+        typer.Option(help="Rank users without a profile by the population instead of failing."),
+    ] = False,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write JSONL here [default: stdout].")
+    ] = None,
+    device: DeviceOption = None,
+    model_dir: ModelDirOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Rerank candidate responses by a user's expected preference under their profile.
+
+    Candidates without `scores` are scored by the local model (--model-dir, --device).
+    Output: each candidate with utility, probability (within its group) and rank.
+    """
+    import json
+
+    from perspective_local.analysis.ranking import ProfileError, load_profiles, rank
+    from perspective_local.analysis.scores import score_in_process
+
+    settings = load_settings(config, device=device, model_dir=model_dir)
+    try:
+        book = load_profiles(profiles)
+        records = _read_candidates(candidates)
+
+        def scorer(texts: list[str]) -> list[dict[str, float]]:
+            scored = score_in_process(texts, settings=settings)
+            return [scored.by_text[t] for t in texts]
+
+        ranked = rank(book, records, user_id=user, scorer=scorer,  # type: ignore[arg-type]
+                      strict=not unknown_as_population)  # fmt: skip
+    except ProfileError as exc:
+        raise fail(str(exc)) from exc
+    lines = "".join(json.dumps(item, ensure_ascii=False) + "\n" for item in ranked)
+    if output is None:
+        typer.echo(lines, nl=False)
+    else:
+        output.write_text(lines, encoding="utf-8")
+        _say(f"wrote {len(ranked):,} ranked candidates to {output}")
+
+
+def _read_candidates(path: Path) -> list[dict[str, object]]:
+    import json
+
+    from perspective_local.analysis.ranking import ProfileError
+
+    if not path.is_file():
+        raise ProfileError(f"candidates file {path} not found")
+    records: list[dict[str, object]] = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ProfileError(
+                    f"{path.name} line {number}: not valid JSON ({exc.msg})"
+                ) from None
+            if not isinstance(record, dict):
+                raise ProfileError(f"{path.name} line {number}: expected a JSON object")
+            records.append(record)
+    return records
+
+
 def register(app: typer.Typer) -> None:
     """Add ``analyze`` and the ``prism`` sub-app (``synth``, ``download``) to the root
     command."""
     app.command("analyze")(analyze)
+    app.command("profiles")(profiles_command)
+    app.command("rank")(rank_command)
     prism_app = typer.Typer(help="Work with PRISM-shaped data.", no_args_is_help=True)
     prism_app.command("synth")(synth)
     prism_app.command("download")(download)
+    prism_app.command("texts")(texts)
     app.add_typer(prism_app, name="prism")

@@ -133,3 +133,20 @@ def test_in_process_scoring_uses_the_settings_file(small_release: Path, tmp_path
     assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
     assert "in-process" in result.output  # type: ignore[attr-defined]
     assert f"- scoring_model_version: `{version}`" in (out / "report.md").read_text()
+
+
+def test_prism_texts_writes_each_text_to_score_once(small_release: Path, tmp_path: Path) -> None:
+    from perspective_local.analysis.prism import load_prism
+    from perspective_local.analysis.scores import read_scores_file, texts_to_score
+
+    out = tmp_path / "texts.jsonl"
+    result = _invoke("prism", "texts", "--prism-dir", str(small_release), "-o", str(out))
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    written = [json.loads(line)["text"] for line in out.read_text().splitlines()]
+    assert written == texts_to_score(load_prism(small_release))
+    assert len(set(written)) == len(written)
+    # Every text the study's scores file holds for this release is among them.
+    assert set(read_scores_file(small_release / "scores.jsonl").by_text) >= set(written)
+    missing = _invoke("prism", "texts", "--prism-dir", str(tmp_path / "none"))
+    assert missing.exit_code != 0  # type: ignore[attr-defined]
+    assert "conversations.jsonl not found" in missing.output  # type: ignore[attr-defined]
