@@ -19,6 +19,16 @@ Parametrisation, chosen for speed and mixing without changing the model:
   intercept through the grand mean (Intercept + those means), the one combination the
   data pin down; ``Intercept`` is derived and keeps its prior (an exact change of
   variables, see :func:`build_model`);
+* in Gaussian models fitted without pointwise log-likelihood, the user and conversation
+  random intercepts are integrated out exactly (:func:`_nested_intercepts_logp`): a
+  user's rows are jointly normal with a nested compound-symmetric covariance whose inverse
+  and determinant have closed forms, so some 9,000 parameters leave the sampler at PRISM's
+  size and only the LLM intercepts stay. The posterior of everything reported (intercept,
+  coefficients, SDs, sigma) is the same model's; fits that need pointwise log-likelihood
+  (ELPD-LOO) keep the intercepts, since LOO's unit is the response;
+* the Bernoulli likelihood is written as ``-softplus(-(2y - 1) * eta)`` (the same
+  log-density, one transcendental per row and no parameter checks) unless pointwise
+  log-likelihood is wanted, where PyMC's ``Bernoulli`` provides it;
 * sampling uses nutpie (compiled with numba) when installed, else PyMC's NUTS.
 """
 
@@ -42,6 +52,8 @@ if TYPE_CHECKING:
     import pymc as pm
     import xarray as xr
 
+#: Random intercepts a Gaussian fit integrates out (nested: conversations within users).
+NESTED_EFFECTS = ("user", "conversation")
 #: brms's lower bound for default prior scales.
 BRMS_MIN_SCALE = 2.5
 #: Mean rows per level from which a random effect is sampled centred, by family (a logit
@@ -77,12 +89,15 @@ def build_model(data: Design, options: SamplerOptions, outcome: int = 0) -> pm.M
     every outcome of a several-outcome design (see :func:`sample`).
     """
     import pymc as pm
+    import pytensor.tensor as pt
 
     q, r_inverse = _qr(data)
     y = data.y[:, outcome]
     gaussian = data.family == "gaussian"
     location, scale = _prior_location_scale(y, gaussian)
     effects = [e for e in RANDOM_EFFECTS if options.llm_effect or e != "llm"]
+    marginal = gaussian and not options.log_likelihood
+    integrated = [e for e in NESTED_EFFECTS if marginal]
     coords = {"outcome": [data.outcomes[outcome]], "term": list(data.terms)}
     coords.update({e: list(data.levels[e]) for e in effects})
     with pm.Model(coords=coords) as model:
@@ -108,8 +123,12 @@ def build_model(data: Design, options: SamplerOptions, outcome: int = 0) -> pm.M
         # than the same model written with 2-D (row, outcome) arrays.
         eta = grand_mean[0] + pm.math.dot(q, theta[:, 0])
         effect_means = 0.0
+        integrated_sd = {}
         for e in effects:
             sd = pm.HalfStudentT(f"sd_{e}", nu=3, sigma=y_scale, dims="outcome")
+            if e in integrated:
+                integrated_sd[e] = sd[0]
+                continue
             levels = len(data.levels[e])
             mean = pm.Normal(f"mean_z_{e}", 0.0, 1.0 / np.sqrt(levels))
             effect_means = effect_means + sd[0] * mean
@@ -126,10 +145,58 @@ def build_model(data: Design, options: SamplerOptions, outcome: int = 0) -> pm.M
         )
         if gaussian:
             sigma = pm.HalfStudentT("sigma", nu=3, sigma=y_scale, dims="outcome")
-            pm.Normal("y", mu=eta, sigma=sigma[0], observed=y_obs)
-        else:
+            if marginal:
+                pm.Potential(
+                    "y",
+                    _nested_intercepts_logp(
+                        y_obs - eta, sigma[0], integrated_sd["user"],
+                        integrated_sd["conversation"], data,
+                    ),
+                )  # fmt: skip
+            else:
+                pm.Normal("y", mu=eta, sigma=sigma[0], observed=y_obs)
+        elif options.log_likelihood:
             pm.Bernoulli("y", logit_p=eta, observed=y_obs)
+        else:
+            sign = 2.0 * y_obs - 1.0
+            pm.Potential("y", -pm.math.sum(pt.softplus(-sign * eta)))
     return model
+
+
+def _nested_intercepts_logp(
+    residual: Any, sigma: Any, sd_user: Any, sd_conversation: Any, data: Design
+) -> Any:
+    """log N(residual | 0, V) with users' and their conversations' random intercepts
+    integrated out.
+
+    Within a user, ``V = D + sd_user^2 11'`` with ``D`` block-diagonal over conversations,
+    ``D_c = sigma^2 I + sd_conversation^2 11'``. Sherman-Morrison twice gives, with
+    ``S_c`` the residual sum of conversation ``c`` (``n_c`` rows), ``a_c = sigma^2 +
+    n_c sd_c^2``, ``A_u = sum_c n_c / a_c`` and ``B_u = sum_c S_c / a_c``:
+    ``r'V^-1 r = (sum r^2 - sd_c^2 sum_c S_c^2 / a_c) / sigma^2 - sd_u^2 B_u^2 / (1 +
+    sd_u^2 A_u)`` and ``log|V| = sum_c [(n_c - 1) log sigma^2 + log a_c] + log(1 +
+    sd_u^2 A_u)``.
+    """
+    import pytensor.tensor as pt
+
+    conversation = data.groups["conversation"]
+    n_conversations = len(data.levels["conversation"])
+    rows = np.bincount(conversation, minlength=n_conversations).astype(np.float64)
+    user_of = np.zeros(n_conversations, dtype=np.int64)
+    user_of[conversation] = data.groups["user"]
+    n_users = len(data.levels["user"])
+    variance, user_var, conversation_var = sigma**2, sd_user**2, sd_conversation**2
+    sums = pt.zeros(n_conversations)[conversation].inc(residual)
+    a = variance + rows * conversation_var
+    within = ((residual**2).sum() - conversation_var * (sums**2 / a).sum()) / variance
+    user_a = pt.zeros(n_users)[user_of].inc(rows / a)
+    user_b = pt.zeros(n_users)[user_of].inc(sums / a)
+    shrink = 1.0 + user_var * user_a
+    quadratic = within - user_var * (user_b**2 / shrink).sum()
+    log_det = (
+        (data.n - n_conversations) * pt.log(variance) + pt.log(a).sum() + pt.log(shrink).sum()
+    )
+    return -0.5 * (data.n * np.log(2 * np.pi) + log_det + quadratic)
 
 
 def _qr(data: Design) -> tuple[NDArray[np.float64], NDArray[np.float64]]:

@@ -128,3 +128,48 @@ def test_pymc_sampler_fits_the_same_model_and_keeps_the_log_likelihood() -> None
     for term, planted in (("A", 0.5), ("B", -0.3)):
         draws = b.sel(term=term)
         assert abs(float(draws.mean()) - planted) < 3 * float(draws.std()), term
+
+
+def test_integrated_intercepts_are_the_exact_multivariate_normal_density() -> None:
+    """The closed form behind Gaussian fits equals log N(r | 0, V) with V built in full."""
+    import pytensor.tensor as pt
+    from scipy.stats import multivariate_normal
+
+    data = _design(np.random.default_rng(8))
+    residual = np.random.default_rng(9).normal(size=data.n)
+    sigma, sd_user, sd_conversation = 0.7, 0.5, 0.3
+    user, conversation = data.groups["user"], data.groups["conversation"]
+    covariance = (
+        sigma**2 * np.eye(data.n)
+        + sd_conversation**2 * (conversation[:, None] == conversation[None, :])
+        + sd_user**2 * (user[:, None] == user[None, :])
+    )
+    expected = multivariate_normal(np.zeros(data.n), covariance).logpdf(residual)
+    value = sampling._nested_intercepts_logp(
+        pt.as_tensor(residual), pt.as_tensor(sigma), pt.as_tensor(sd_user),
+        pt.as_tensor(sd_conversation), data,
+    ).eval()  # fmt: skip
+    assert float(value) == pytest.approx(expected, rel=1e-10)
+
+
+def test_gaussian_fits_integrate_intercepts_out_unless_loo_needs_them() -> None:
+    data = _design(np.random.default_rng(3))
+    fast = sampling.build_model(data, SamplerOptions())
+    for_loo = sampling.build_model(data, SamplerOptions(log_likelihood=True))
+    fast_names = {v.name for v in fast.free_RVs}
+    assert {"z_user", "z_conversation"} & fast_names == set()
+    assert {"sd_user", "sd_conversation", "z_llm"} <= fast_names
+    assert {"z_user", "z_conversation"} <= {v.name for v in for_loo.free_RVs}
+
+
+def test_bernoulli_softplus_likelihood_is_pymcs_bernoulli() -> None:
+    from dataclasses import replace
+
+    data = _design(np.random.default_rng(3))
+    rng = np.random.default_rng(10)
+    data = replace(data, family="bernoulli", y=(rng.random((data.n, 1)) < 0.3).astype(float))
+    fast = sampling.build_model(data, SamplerOptions())
+    reference = sampling.build_model(data, SamplerOptions(log_likelihood=True))
+    point = reference.initial_point()
+    point = {k: v + rng.normal(0, 0.3, np.shape(v)) for k, v in point.items()}
+    assert fast.compile_logp()(point) == pytest.approx(reference.compile_logp()(point), rel=1e-9)
