@@ -193,9 +193,7 @@ def _nested_intercepts_logp(
     user_b = pt.zeros(n_users)[user_of].inc(sums / a)
     shrink = 1.0 + user_var * user_a
     quadratic = within - user_var * (user_b**2 / shrink).sum()
-    log_det = (
-        (data.n - n_conversations) * pt.log(variance) + pt.log(a).sum() + pt.log(shrink).sum()
-    )
+    log_det = (data.n - n_conversations) * pt.log(variance) + pt.log(a).sum() + pt.log(shrink).sum()
     return -0.5 * (data.n * np.log(2 * np.pi) + log_det + quadratic)
 
 

@@ -7,6 +7,8 @@ Heavy imports (pandas, PyMC, ArviZ, matplotlib) happen inside the commands, so
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -167,11 +169,8 @@ def analyze(
     Without --scores and --server, texts are scored in this process by the model the
     settings configure (--model-dir, --backends, --route, --device, --batch-size, --config).
     """
-    from perspective_local.analysis.prism import PrismSchemaError
-    from perspective_local.analysis.scores import ScoresError
     from perspective_local.analysis.specs import SamplerOptions
     from perspective_local.analysis.study import run_study
-    from perspective_local.client import NotReady, Overloaded, PerspectiveError
 
     settings = load_settings(
         config, device=device, model_dir=model_dir, backends=backends,
@@ -183,19 +182,13 @@ def analyze(
         sampler=sampler.value, priors=priors.value,  # type: ignore[arg-type]
         progress=err.is_terminal,
     )  # fmt: skip
-    try:
+    with _study_errors(server):
         run_study(
             prism_dir, out, scores_file=scores, analyses=_split(analyses), subsets=_split(subsets),
             options=options, loo=loo, allow_missing_scores=allow_missing_scores, say=_say,
             highest=highest.value,  # type: ignore[arg-type]
             figures=figures, settings=settings, server=server, api_key=api_key,
         )  # fmt: skip
-    except (FileNotFoundError, PrismSchemaError, ScoresError, ValueError) as exc:
-        raise fail(str(exc)) from exc
-    except (NotReady, Overloaded) as exc:
-        raise fail(f"server {server}: {exc}", ExitCode.UNREACHABLE) from exc
-    except PerspectiveError as exc:
-        raise fail(f"server {server} rejected a request: {exc}", ExitCode.REJECTED) from exc
 
 
 @command_boundary("prism synth", extra="analysis")
@@ -364,11 +357,8 @@ def profiles_command(
     """Fit per-user preference profiles (random slopes on the choice) and test them on
     held-out choices: population, per-user, covariate-shrunk and covariate-only predictions,
     warm and cold start, and a learning curve."""
-    from perspective_local.analysis.prism import PrismSchemaError
     from perspective_local.analysis.profile_study import run_profiles
-    from perspective_local.analysis.scores import ScoresError
     from perspective_local.analysis.specs import SamplerOptions
-    from perspective_local.client import NotReady, Overloaded, PerspectiveError
 
     if holdout_last < 1:
         raise fail(f"--holdout-last must be at least 1, got {holdout_last}")
@@ -380,19 +370,13 @@ def profiles_command(
         sampler=sampler.value,  # type: ignore[arg-type]
         progress=err.is_terminal,
     )  # fmt: skip
-    try:
+    with _study_errors(server):
         run_profiles(
             prism_dir, out, scores_file=scores, covariates=covariates, evaluate=evaluate,
             last=holdout_last, cold_share=cold_share, options=options, figures=figures,
             allow_missing_scores=allow_missing_scores, settings=settings, server=server,
             api_key=api_key, say=_say,
         )  # fmt: skip
-    except (FileNotFoundError, PrismSchemaError, ScoresError, ValueError) as exc:
-        raise fail(str(exc)) from exc
-    except (NotReady, Overloaded) as exc:
-        raise fail(f"server {server}: {exc}", ExitCode.UNREACHABLE) from exc
-    except PerspectiveError as exc:
-        raise fail(f"server {server} rejected a request: {exc}", ExitCode.REJECTED) from exc
 
 
 @command_boundary("rank", extra="analysis")
@@ -453,27 +437,36 @@ def rank_command(
 
 
 def _read_candidates(path: Path) -> list[dict[str, object]]:
-    import json
-
+    """Candidate records from JSONL, CSV or Parquet (or - for stdin), by the client's readers."""
     from perspective_local.analysis.ranking import ProfileError
+    from perspective_local.client.records import RecordError, detect_format, read_records
 
-    if not path.is_file():
-        raise ProfileError(f"candidates file {path} not found")
     records: list[dict[str, object]] = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ProfileError(
-                    f"{path.name} line {number}: not valid JSON ({exc.msg})"
-                ) from None
-            if not isinstance(record, dict):
-                raise ProfileError(f"{path.name} line {number}: expected a JSON object")
-            records.append(record)
+    try:
+        for record in read_records(str(path), detect_format(str(path), None)):
+            if record.fields is None:
+                raise ProfileError(f"{path.name} line {record.position}: {record.error}")
+            records.append(record.fields)
+    except RecordError as exc:
+        raise ProfileError(str(exc)) from None
     return records
+
+
+@contextmanager
+def _study_errors(server: str | None) -> Iterator[None]:
+    """Input problems exit 2; an unreachable or overloaded server 4; a rejection 3."""
+    from perspective_local.analysis.prism import PrismSchemaError
+    from perspective_local.analysis.scores import ScoresError
+    from perspective_local.client import NotReady, Overloaded, PerspectiveError
+
+    try:
+        yield
+    except (FileNotFoundError, PrismSchemaError, ScoresError, ValueError) as exc:
+        raise fail(str(exc)) from exc
+    except (NotReady, Overloaded) as exc:
+        raise fail(f"server {server}: {exc}", ExitCode.UNREACHABLE) from exc
+    except PerspectiveError as exc:
+        raise fail(f"server {server} rejected a request: {exc}", ExitCode.REJECTED) from exc
 
 
 def register(app: typer.Typer) -> None:

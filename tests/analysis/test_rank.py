@@ -135,10 +135,10 @@ def test_rank_cli_errors_are_one_line_and_nonzero(tmp_path: Path, profile_dir: P
     candidates.write_text(json.dumps(CANDIDATES[0]) + "\n{broken\n")
     result = runner.invoke(app, ["rank", str(candidates), "--profiles", str(profile_dir)])
     assert result.exit_code != 0
-    assert "candidates.jsonl line 2: not valid JSON" in result.output
+    assert "candidates.jsonl line 2: invalid JSON" in result.output
     result = runner.invoke(app, ["rank", str(tmp_path / "missing.jsonl"), "--profiles",
                                  str(profile_dir)])  # fmt: skip
-    assert result.exit_code != 0 and "not found" in result.output
+    assert result.exit_code != 0 and "does not exist" in result.output
     candidates.write_text(json.dumps(CANDIDATES[0]) + "\n")
     result = runner.invoke(app, ["rank", str(candidates), "--profiles", str(profile_dir),
                                  "--user", "ghost"])  # fmt: skip
