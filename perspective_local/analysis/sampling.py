@@ -19,13 +19,13 @@ Parametrisation, chosen for speed and mixing without changing the model:
   intercept through the grand mean (Intercept + those means), the one combination the
   data pin down; ``Intercept`` is derived and keeps its prior (an exact change of
   variables, see :func:`build_model`);
-* in Gaussian models fitted without pointwise log-likelihood, the user and conversation
-  random intercepts are integrated out exactly (:func:`_nested_intercepts_logp`): a
-  user's rows are jointly normal with a nested compound-symmetric covariance whose inverse
-  and determinant have closed forms, so some 9,000 parameters leave the sampler at PRISM's
-  size and only the LLM intercepts stay. The posterior of everything reported (intercept,
-  coefficients, SDs, sigma) is the same model's; fits that need pointwise log-likelihood
-  (ELPD-LOO) keep the intercepts, since LOO's unit is the response;
+* in Gaussian models the user and conversation random intercepts are integrated out
+  exactly (:func:`_nested_intercepts_logp`): a user's rows are jointly normal with a
+  nested compound-symmetric covariance whose inverse and determinant have closed forms, so
+  some 9,000 parameters leave the sampler at PRISM's size and only the LLM intercepts stay.
+  The posterior of everything reported (intercept, coefficients, SDs, sigma) is the same
+  model's. For ELPD-LOO, whose unit is the response, the intercepts are drawn afterwards
+  from their exact conditional posterior per draw (:func:`_gaussian_log_likelihood`);
 * the Bernoulli likelihood is written as ``-softplus(-(2y - 1) * eta)`` (the same
   log-density, one transcendental per row and no parameter checks) unless pointwise
   log-likelihood is wanted, where PyMC's ``Bernoulli`` provides it;
@@ -96,8 +96,7 @@ def build_model(data: Design, options: SamplerOptions, outcome: int = 0) -> pm.M
     gaussian = data.family == "gaussian"
     location, scale = _prior_location_scale(y, gaussian)
     effects = [e for e in RANDOM_EFFECTS if options.llm_effect or e != "llm"]
-    marginal = gaussian and not options.log_likelihood
-    integrated = [e for e in NESTED_EFFECTS if marginal]
+    integrated = NESTED_EFFECTS if gaussian else ()
     coords = {"outcome": [data.outcomes[outcome]], "term": list(data.terms)}
     coords.update({e: list(data.levels[e]) for e in effects})
     with pm.Model(coords=coords) as model:
@@ -145,7 +144,9 @@ def build_model(data: Design, options: SamplerOptions, outcome: int = 0) -> pm.M
         )
         if gaussian:
             sigma = pm.HalfStudentT("sigma", nu=3, sigma=y_scale, dims="outcome")
-            if marginal:
+            if integrated:
+                # Kept for the pointwise log-likelihood (never stored in the trace).
+                pm.Deterministic("eta", eta)
                 pm.Potential(
                     "y",
                     _nested_intercepts_logp(
@@ -304,7 +305,10 @@ def sample(data: Design, options: SamplerOptions) -> az.InferenceData:
                 progressbar=options.progress,
                 compute_convergence_checks=False,
             )
-        if options.log_likelihood:
+        if options.log_likelihood and data.family == "gaussian":
+            idata.add_groups({"log_likelihood": _gaussian_log_likelihood(idata, model, data, values,
+                                                                          seed)})  # fmt: skip
+        elif options.log_likelihood:
             with model:
                 pm.set_data(values)
             pm.compute_log_likelihood(idata, model=model, progressbar=False)
@@ -321,6 +325,59 @@ def sample(data: Design, options: SamplerOptions) -> az.InferenceData:
     for group in joined.groups():
         joined[group].attrs["sampler"] = "nutpie" if use_nutpie else "pymc"
     return joined
+
+
+def _gaussian_log_likelihood(
+    idata: Any, model: pm.Model, data: Design, values: dict[str, NDArray[np.float64]], seed: int
+) -> xr.Dataset:
+    """Pointwise log N(y | eta + user + conversation, sigma) for a fit whose user and
+    conversation intercepts were integrated out.
+
+    For each draw the intercepts are drawn from their exact conditional posterior given the
+    sampled parameters (a user's, integrating their conversations', then each
+    conversation's given its user's), so (parameters, intercepts) are draws from the joint
+    posterior of the model that samples the intercepts, and PSIS-LOO's unit stays the
+    response.
+    """
+    import pymc as pm
+    import xarray as xr
+
+    posterior = idata.posterior
+    chains, draws = posterior.sizes["chain"], posterior.sizes["draw"]
+    with model:
+        pm.set_data(values)
+    from pytensor.compile.function import function
+
+    free = [v.name for v in model.free_RVs]
+    # eta as a function of the random variables themselves (the graph is cut there), so
+    # the stored draws go in as they are, on their natural scale.
+    eta_of = function(model.free_RVs, model["eta"], on_unused_input="ignore")
+    flat = {n: posterior[n].to_numpy().reshape(chains * draws, *posterior[n].shape[2:])
+            for n in free}  # fmt: skip
+    y = values["y_obs"]
+    conversation, user = data.groups["conversation"], data.groups["user"]
+    n_conversations, n_users = len(data.levels["conversation"]), len(data.levels["user"])
+    rows = np.bincount(conversation, minlength=n_conversations).astype(np.float64)
+    user_of = np.zeros(n_conversations, dtype=np.int64)
+    user_of[conversation] = user
+    rng = np.random.default_rng(seed)
+    out = np.empty((chains * draws, data.n))
+    for d in range(chains * draws):
+        eta = np.asarray(eta_of(*(flat[name][d] for name in free)))
+        sigma = float(flat["sigma"][d][0])
+        tau_u, tau_c = float(flat["sd_user"][d][0]), float(flat["sd_conversation"][d][0])
+        residual = y - eta
+        sums = np.bincount(conversation, weights=residual, minlength=n_conversations)
+        a = sigma**2 + rows * tau_c**2
+        precision_u = 1 / tau_u**2 + np.bincount(user_of, weights=rows / a, minlength=n_users)
+        mean_u = np.bincount(user_of, weights=sums / a, minlength=n_users) / precision_u
+        u = mean_u + rng.standard_normal(n_users) / np.sqrt(precision_u)
+        shifted = sums - rows * u[user_of]
+        precision_c = a / (tau_c**2 * sigma**2)
+        c = tau_c**2 * shifted / a + rng.standard_normal(n_conversations) / np.sqrt(precision_c)
+        error = residual - u[user] - c[conversation]
+        out[d] = -0.5 * (np.log(2 * np.pi * sigma**2) + (error / sigma) ** 2)
+    return xr.Dataset({"y": (("chain", "draw", "y_dim_0"), out.reshape(chains, draws, data.n))})
 
 
 def _concat_outcomes(parts: list[Any], data: Design) -> az.InferenceData:
@@ -352,7 +409,7 @@ def _summary_vars(model: pm.Model) -> list[str]:
     variables of the change of variables (grand mean, effect means) are left out.
     """
     names = [v.name for v in (*model.free_RVs, *model.deterministics)]
-    helpers = ("z_", "mean_z_", "grand_mean", "b_qr")
+    helpers = ("z_", "mean_z_", "grand_mean", "b_qr", "eta")
     return [n for n in names if not n.startswith(helpers)]
 
 
