@@ -61,18 +61,29 @@ def _timed_fit(
 
 
 def _convergence(fit: profiles.ProfileFit) -> dict[str, Any]:
+    """R-hat, ESS and divergences of the population-level parameters (weights, random-slope
+    SDs and correlations, covariate weights, the LLM SD), with the analyses' thresholds."""
     import arviz as az
 
-    names = [n for n in ("weight", "sd", "covariate_weight", "sd_llm")
-             if n in fit.idata["posterior"]]  # fmt: skip
-    summary = az.summary(fit.idata, var_names=names, kind="diagnostics")
-    divergences = int(fit.idata["sample_stats"]["diverging"].sum()) if (
-        "sample_stats" in fit.idata.groups() and "diverging" in fit.idata["sample_stats"]
-    ) else 0  # fmt: skip
+    from perspective_local.analysis import hypotheses
+
+    posterior = fit.idata["posterior"]
+    names = [n for n in ("weight", "sd", "correlation", "covariate_weight", "sd_llm")
+             if n in posterior]  # fmt: skip
+    groups: dict[str, Any] = {"posterior": posterior[names]}
+    if "sample_stats" in fit.idata.groups():
+        groups["sample_stats"] = fit.idata["sample_stats"]
+    # A correlation matrix's diagonal is constantly 1: no ESS, nothing to check. (With one
+    # chain there is no R-hat at all: reported as null.)
+    full = hypotheses.convergence(az.InferenceData(**groups))
+    table = full[full["ess_bulk"].notna()]
+    table.attrs["divergences"] = full.attrs["divergences"]
+    max_r_hat = table["r_hat"].max()
     return {
-        "max_r_hat": float(summary["r_hat"].max()),
-        "min_ess_bulk": float(summary["ess_bulk"].min()),
-        "divergences": divergences,
+        "max_r_hat": None if np.isnan(max_r_hat) else float(max_r_hat),
+        "min_ess_bulk": float(table["ess_bulk"].min()),
+        "divergences": int(table.attrs["divergences"]),
+        "problems": hypotheses.convergence_problems(table),
     }
 
 
@@ -151,12 +162,15 @@ def run_profiles(
     population_only = _timed_fit("population-only model", sets, options, say, slopes=False)
     label = "random slopes" + (" + covariates" if covariates else "")
     fit = _timed_fit(label, sets, options, say, covariates=covariates)
+    convergence = _convergence(fit)
+    for problem in convergence["problems"]:
+        say(f"{label}: WARNING {problem} (more --draws and --tune help)")
 
     profiles_path = out / PROFILES_FILE
     profiles.user_profiles(fit).to_parquet(profiles_path, index=False)
     summary = profiles.population_summary(fit)
     summary.update(
-        convergence=_convergence(fit),
+        convergence=convergence,
         sampler={
             "draws": options.draws or profiles.DEFAULT_DRAWS,
             "tune": options.tune if options.tune is not None else profiles.DEFAULT_TUNE,
@@ -236,6 +250,10 @@ def _write_figures(out: Path, fit: profiles.ProfileFit, curve: pd.DataFrame | No
     return paths
 
 
+def _number(value: float | None) -> str:
+    return "n/a (one chain)" if value is None else f"{value:.3f}"
+
+
 def _markdown(frame: pd.DataFrame) -> str:
     columns = list(frame.columns)
     lines = ["| " + " | ".join(map(str, columns)) + " |", "|" + "---|" * len(columns)]
@@ -268,9 +286,10 @@ def _write_report(
         "# Per-user preference profiles",
         "",
         f"{summary['users']:,} users, {summary['conversations']:,} conversations. "
-        f"Convergence: max R-hat {summary['convergence']['max_r_hat']:.3f}, min bulk ESS "
+        f"Convergence: max R-hat {_number(summary['convergence']['max_r_hat'])}, min bulk ESS "
         f"{summary['convergence']['min_ess_bulk']:.0f}, "
         f"{summary['convergence']['divergences']} divergences.",
+        *(f"- **Warning:** {p}" for p in summary["convergence"]["problems"]),
         "",
         "## Population weights and the spread of users' weights",
         "",

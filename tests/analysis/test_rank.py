@@ -179,6 +179,11 @@ def test_profiles_then_rank_end_to_end(tmp_path: Path) -> None:
         prediction["predictor"]
     )
     assert "## Learning curve" in (out / "profiles.md").read_text()
+    # 60 draws cannot reach the ESS threshold: the run says so, and so does the report.
+    convergence = json.loads((out / "population.json").read_text())["convergence"]
+    assert any("< 400" in p for p in convergence["problems"]), convergence
+    assert "WARNING" in result.output
+    assert "**Warning:**" in (out / "profiles.md").read_text()
     user = str(pd.read_parquet(out / "user_profiles.parquet")["user_id"].iloc[0])
     candidates = tmp_path / "candidates.jsonl"
     candidates.write_text("".join(json.dumps(c) + "\n" for c in CANDIDATES))
