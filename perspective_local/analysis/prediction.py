@@ -78,13 +78,13 @@ def _thin(n_draws: int, keep: int) -> NDArray[np.int64]:
     return np.unique(np.linspace(0, n_draws - 1, min(keep, n_draws)).round().astype(np.int64))
 
 
-def _llm_effects(fit: ProfileFit, target: ChoiceSets, draws: NDArray[np.int64]) -> FloatArray:
-    """(draw, conversation, option) LLM effects; an LLM the fit never saw gets 0 (the mean
-    of the zero-sum effects)."""
-    effects = fit.draws("llm_effect")[draws]
-    index = {name: i for i, name in enumerate(fit.sets.llms)}
+def _llm_effects(effects: FloatArray, fitted: tuple[str, ...], target: ChoiceSets) -> FloatArray:
+    """(draw, conversation, option) LLM effects from (draw, llm) ``effects`` over the
+    ``fitted`` LLM names; an LLM the fit never saw gets 0 (the mean of the zero-sum
+    effects)."""
+    index = {name: i for i, name in enumerate(fitted)}
     mapped = np.array([index.get(name, -1) for name in target.llms], dtype=np.int64)
-    padded = np.concatenate([effects, np.zeros((len(draws), 1))], axis=1)
+    padded = np.concatenate([effects, np.zeros((effects.shape[0], 1))], axis=1)
     return np.asarray(padded[:, mapped[target.llm]])
 
 
@@ -129,7 +129,10 @@ def predict(fit: ProfileFit, target: ChoiceSets, method: Method) -> FloatArray:
     else:
         weights = _population_weights(fit, target, draws, covariates=method == "covariates")
     log_p = choice_log_probabilities(
-        target.x, target.available, _llm_effects(fit, target, draws), weights
+        target.x,
+        target.available,
+        _llm_effects(fit.draws("llm_effect")[draws], fit.sets.llms, target),
+        weights,
     )
     return np.asarray(np.exp(log_p).mean(axis=0))
 
@@ -157,10 +160,7 @@ class Hyper:
         )  # fmt: skip
 
     def llm_effects(self, target: ChoiceSets) -> FloatArray:
-        index = {name: i for i, name in enumerate(self.llms)}
-        mapped = np.array([index.get(name, -1) for name in target.llms], dtype=np.int64)
-        padded = np.concatenate([self.llm, np.zeros((self.llm.shape[0], 1))], axis=1)
-        return np.asarray(padded[:, mapped[target.llm]])
+        return _llm_effects(self.llm, self.llms, target)
 
 
 def updated_predict(
