@@ -32,6 +32,10 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 LOG_FORMATS = ("json", "text")
 #: Backend kinds: encoder + heads on torch, its ONNX export, Detoxify checkpoints.
 BACKEND_KINDS = ("heads", "onnx", "detoxify")
+#: The default ``backends`` value, listed alone: ``onnx`` (the fp32 graph, exported into the
+#: cache on first use) when ONNX Runtime is installed and the device is the CPU, else
+#: ``heads``. Resolved when the model loads (``models.routing.resolve_backends``).
+AUTO_BACKEND = "auto"
 ONNX_PRECISIONS = ("fp32", "int8")
 
 
@@ -63,12 +67,14 @@ class Settings:
 
     # Backends (``models/routing.py``).
     #: Backends to load, in priority order: an attribute no route names goes to the first
-    #: that serves it. Env/flag: comma-separated.
-    backends: tuple[str, ...] = ("heads",)
+    #: that serves it. Env/flag: comma-separated. ``auto`` (alone, the default): ``onnx``
+    #: with ONNX Runtime installed on a CPU, else ``heads``; ``heads`` keeps torch.
+    backends: tuple[str, ...] = (AUTO_BACKEND,)
     #: attribute -> backend overrides, e.g. {TOXICITY = "detoxify"}. Env/flag:
     #: ``TOXICITY=detoxify,INSULT=detoxify``.
     routes: Mapping[str, str] = dataclasses.field(default_factory=dict)
-    #: ONNX export to serve with the ``onnx`` backend; ``None``: ``CACHE_DIR/onnx/default``.
+    #: ONNX export to serve with the ``onnx`` backend, as it is; ``None``: the cache's export
+    #: of ``model_dir`` (``CACHE_DIR/onnx/NAME-KEY``), made on first use and kept current.
     onnx_dir: Path | None = None
     #: ``fp32`` or ``int8`` (the dynamically quantised graph, for CPUs).
     onnx_precision: str = "fp32"
@@ -85,12 +91,15 @@ class Settings:
     grpc_port: int = 50051
     #: REST/JSON port; 0 picks a free port.
     http_port: int = 8080
-    #: Most texts coalesced into one model call. The backend sorts them by length and scores
-    #: them in forward passes of ``forward_batch_windows`` windows, so a call of many texts
-    #: pads little.
-    max_batch_texts: int = 128
-    #: How long the batcher waits for a batch to fill before running a partial one.
-    max_wait_ms: float = 2.0
+    #: Most padded tokens (windows times the longest window) in one model batch; the backend
+    #: scores a batch in length-sorted forward passes of ``forward_batch_windows`` windows.
+    #: A single request larger than this runs alone.
+    max_batch_tokens: int = 8192
+    #: Most texts in one model batch as well; ``None``: only the token budget bounds it.
+    max_batch_texts: int | None = None
+    #: How long an idle model waits for a batch to fill; 0: it takes what is queued at once
+    #: (a busy model's next batch fills while it runs either way).
+    max_wait_ms: float = 0.0
     #: Most texts admitted (queued or being scored) at once; beyond it requests get 429.
     max_admitted_texts: int = 1024
     #: Largest comment accepted, in UTF-8 bytes (Perspective's limit is 20 KB).
@@ -111,16 +120,24 @@ class Settings:
             raise SettingsError(f"log_level: {self.log_level!r} is not one of {LOG_LEVELS}")
         if self.log_format not in LOG_FORMATS:
             raise SettingsError(f"log_format: {self.log_format!r} is not one of {LOG_FORMATS}")
-        unknown = [b for b in self.backends if b not in BACKEND_KINDS]
+        auto = self.backends == (AUTO_BACKEND,)
+        if AUTO_BACKEND in self.backends and not auto:
+            raise SettingsError(
+                f"backends: {list(self.backends)}: {AUTO_BACKEND!r} picks one backend and is "
+                "listed alone; name the kinds instead, e.g. ['onnx', 'detoxify']"
+            )
+        unknown = [b for b in self.backends if b not in BACKEND_KINDS and not auto]
         if unknown or not self.backends or len(set(self.backends)) != len(self.backends):
             raise SettingsError(
-                f"backends: {list(self.backends)} must name distinct kinds from {BACKEND_KINDS}"
+                f"backends: {list(self.backends)} must name distinct kinds from {BACKEND_KINDS}, "
+                f"or be [{AUTO_BACKEND!r}]"
             )
-        stray = {a: b for a, b in self.routes.items() if b not in self.backends}
+        stray = {a: b for a, b in self.routes.items() if b not in self.backends or auto}
         if stray:
+            hint = f"; {AUTO_BACKEND!r} loads one backend" if auto else ""
             raise SettingsError(
                 f"routes: {stray} name backends that are not loaded; add them to backends "
-                f"(now {list(self.backends)})"
+                f"(now {list(self.backends)}{hint})"
             )
         if self.onnx_precision not in ONNX_PRECISIONS:
             raise SettingsError(
@@ -131,12 +148,14 @@ class Settings:
         for name in ("grpc_port", "http_port"):
             if not 0 <= getattr(self, name) <= 65535:
                 raise SettingsError(f"{name}: {getattr(self, name)} is not a port (0-65535)")
-        for name in ("max_batch_texts", "max_admitted_texts", "max_comment_bytes"):
-            if getattr(self, name) < 1:
-                raise SettingsError(f"{name}: must be at least 1, not {getattr(self, name)}")
+        for name in ("max_batch_tokens", "max_batch_texts", "max_admitted_texts",
+                     "max_comment_bytes"):  # fmt: skip
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise SettingsError(f"{name}: must be at least 1, not {value}")
         if self.max_wait_ms < 0:
             raise SettingsError(f"max_wait_ms: must not be negative, not {self.max_wait_ms}")
-        if self.max_admitted_texts < self.max_batch_texts:
+        if self.max_batch_texts is not None and self.max_admitted_texts < self.max_batch_texts:
             # A queue smaller than one batch could never fill a batch: refuse at startup.
             raise SettingsError(
                 f"max_admitted_texts ({self.max_admitted_texts}) must be at least max_batch_texts "
@@ -230,6 +249,7 @@ _INTS = (
     "forward_batch_windows",
     "grpc_port",
     "http_port",
+    "max_batch_tokens",
     "max_batch_texts",
     "max_admitted_texts",
     "max_comment_bytes",

@@ -169,6 +169,18 @@ def write_tiny_corpora(root: Path) -> Path:
     return root
 
 
+@pytest.fixture(scope="session", autouse=True)
+def session_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A cache directory of the session's own instead of the user's: the default backend
+    (``auto``, ONNX on a CPU) exports its graph into the cache on first use. Subprocesses
+    inherit it through the environment."""
+    patch = pytest.MonkeyPatch()
+    path = tmp_path_factory.mktemp("cache")
+    patch.setenv("PERSPECTIVE_LOCAL_CACHE_DIR", str(path))
+    yield path
+    patch.undo()
+
+
 @pytest.fixture(scope="session")
 def tiny_corpora(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_tiny_corpora(tmp_path_factory.mktemp("data"))

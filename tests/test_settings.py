@@ -71,10 +71,12 @@ def test_server_settings_from_file_env_and_flags(tmp_path: Path) -> None:
     [
         ({"grpc_port": 70000}, "grpc_port: 70000 is not a port"),
         ({"max_batch_texts": 0}, "max_batch_texts: must be at least 1"),
+        ({"max_batch_tokens": 0}, "max_batch_tokens: must be at least 1"),
+        ({"max_batch_tokens": "many"}, "max_batch_tokens \\(flag\\): 'many' is not an integer"),
         ({"max_wait_ms": -1}, "max_wait_ms: must not be negative"),
         (
-            {"max_admitted_texts": 8},
-            r"max_admitted_texts \(8\) must be at least max_batch_texts \(128\)",
+            {"max_admitted_texts": 8, "max_batch_texts": 16},
+            r"max_admitted_texts \(8\) must be at least max_batch_texts \(16\)",
         ),
         ({"http_port": "eighty"}, "http_port \\(flag\\): 'eighty' is not an integer"),
         ({"ui": "maybe"}, "ui \\(flag\\): 'maybe' is not true or false"),

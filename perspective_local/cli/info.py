@@ -10,6 +10,8 @@ from rich.console import Console
 from rich.table import Table
 
 from perspective_local import __version__
+from perspective_local.cli.common import load_settings
+from perspective_local.cli.options import ConfigOption
 
 
 def register(app: typer.Typer) -> None:
@@ -20,9 +22,20 @@ def register(app: typer.Typer) -> None:
 
 def attributes(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    config: ConfigOption = None,
 ) -> None:
-    """List the attributes this installation can score."""
-    from perspective_local.models.attributes import ATTRIBUTES
+    """List the attributes this installation can score, and the backend that serves each
+    under the settings (a route, else the encoder + heads as the backends setting resolves
+    them: heads on torch, or onnx)."""
+    from perspective_local.models.attributes import ATTRIBUTES, HEADS_BACKEND
+    from perspective_local.models.routing import resolve_backends
+
+    settings = load_settings(config)
+    kinds = resolve_backends(settings)
+    heads = next((k for k in kinds if k in (HEADS_BACKEND, "onnx")), HEADS_BACKEND)
+
+    def backend(name: str, default: str) -> str:
+        return settings.routes.get(name) or (heads if default == HEADS_BACKEND else default)
 
     if as_json:
         rows = [
@@ -30,7 +43,7 @@ def attributes(
                 "name": a.name,
                 "group": a.group,
                 "languages": list(a.languages),
-                "backend": a.backend,
+                "backend": backend(a.name, a.backend),
                 "definition": a.definition,
             }
             for a in ATTRIBUTES.values()
@@ -39,7 +52,8 @@ def attributes(
         return
     table = Table("name", "group", "languages", "backend", "definition", show_lines=False)
     for a in ATTRIBUTES.values():
-        table.add_row(a.name, a.group, ",".join(a.languages), a.backend, a.definition)
+        table.add_row(a.name, a.group, ",".join(a.languages), backend(a.name, a.backend),
+                      a.definition)  # fmt: skip
     Console(width=200).print(table)
 
 

@@ -109,8 +109,8 @@ def export_onnx(
     out: Annotated[
         Path | None,
         typer.Option(
-            help="Directory for the export  [default: CACHE_DIR/onnx/default, "
-            "where --backends onnx looks]"
+            help="Directory for the export  [default: the cache's export of the model, "
+            "CACHE_DIR/onnx/NAME-KEY, where the onnx backend looks]"
         ),
     ] = None,
     model_dir: ModelDirOption = None,
@@ -122,17 +122,25 @@ def export_onnx(
     ] = True,
     config: ConfigOption = None,
 ) -> None:
-    """Export the encoder with every head to one ONNX graph (dynamic batch and length)."""
+    """Export the encoder with every head to one ONNX graph (dynamic batch and length).
+
+    The onnx backend makes the fp32 export in the cache by itself on first use; this
+    command adds the int8 graph (--int8) or writes an export elsewhere (--out)."""
     # A missing [onnx] extra fails here, in one line, not after loading and tracing the model.
     require("onnx", "onnxruntime")
     from perspective_local.models.backends.heads import HeadsBackend
+    from perspective_local.models.backends.onnx_cache import source_fingerprint, write_export
     from perspective_local.models.backends.onnx_export import export_onnx as export
     from perspective_local.models.routing import onnx_dir
 
     settings = load_settings(config, model_dir=model_dir)
-    target = out or onnx_dir(settings)
     scorer = HeadsBackend.load(settings.model_dir, device="cpu")
-    info = export(scorer, target, int8=int8)
+    target = out or onnx_dir(settings)
+    if out is None and settings.onnx_dir is None:
+        # The cache's export: replaced whole, once the new one is complete.
+        info = write_export(settings.model_dir, target, int8=int8, scorer=scorer)
+    else:  # a directory of the user's: written in place
+        info = export(scorer, target, int8=int8, source=source_fingerprint(settings.model_dir))
     typer.echo(f"exported {info.model_version} to {target}: {', '.join(info.files.values())}")
     if check:
         from perspective_local.models.backends.onnx import OnnxBackend

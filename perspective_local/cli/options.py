@@ -98,8 +98,9 @@ DeviceOption = Annotated[
 BackendsOption = Annotated[
     str | None,
     typer.Option(
-        help="Backends to load, comma-separated, in priority order: heads, onnx, detoxify  "
-        "[default: heads; env: PERSPECTIVE_LOCAL_BACKENDS]",
+        help="Backends to load, comma-separated, in priority order: heads, onnx, detoxify; "
+        "or auto: onnx with ONNX Runtime on a CPU, else heads  "
+        "[default: auto; env: PERSPECTIVE_LOCAL_BACKENDS]",
         rich_help_panel="Model",
     ),
 ]

@@ -78,12 +78,21 @@ def serve(
             rich_help_panel=_SERVER,
         ),
     ] = None,
+    max_batch_tokens: Annotated[
+        int | None,
+        typer.Option(
+            "--max-batch-tokens",
+            help="Most padded tokens per model batch  [default: 8192]",
+            rich_help_panel=_BATCHING,
+        ),
+    ] = None,
     max_batch_texts: Annotated[
         int | None,
         typer.Option(
             "--max-batch-texts",
             "--max-batch-size",
-            help="Most texts per model call (--max-batch-size: the old name)  [default: 128]",
+            help="Most texts per model batch as well (--max-batch-size: the old name)  "
+            "[default: no limit]",
             rich_help_panel=_BATCHING,
         ),
     ] = None,
@@ -91,7 +100,8 @@ def serve(
     max_wait_ms: Annotated[
         float | None,
         typer.Option(
-            help="Wait for a batch to fill, in ms  [default: 2]", rich_help_panel=_BATCHING
+            help="How long an idle model waits for a batch to fill, in ms  [default: 0]",
+            rich_help_panel=_BATCHING,
         ),
     ] = None,
     max_admitted_texts: Annotated[
@@ -128,6 +138,7 @@ def serve(
         api_keys=api_keys,
         max_comment_bytes=max_comment_bytes,
         ui=ui,
+        max_batch_tokens=max_batch_tokens,
         max_batch_texts=max_batch_texts,
         forward_batch_windows=batch_size,
         max_wait_ms=max_wait_ms,

@@ -4,21 +4,26 @@ A backend turns texts into per-attribute probabilities. Three kinds load models 
 process, all in ``backends/``: ``heads`` (the torch encoder plus linear heads), ``onnx``
 (the same graph exported to ONNX Runtime) and ``detoxify`` (Detoxify checkpoints).
 ``routing.py`` combines several behind the same interface, and the client's
-``ServerBackend`` scores through a running server. Every one returns ``Scores``. The
-in-process kinds share ``WindowedBackend.score``: tokenise into windows, run the one
-batching loop (``Windower.run``), keep each text's maximum over its windows. This module
-imports neither torch nor onnxruntime.
+``ServerBackend`` scores through a running server. Every one returns ``Scores``.
+
+The in-process kinds (and the router over them) are also a ``Pipeline``: scoring in four
+steps that a server runs on different threads, so that only forward passes run on the
+model's thread: ``tokenize`` (per request), ``pad`` (per batch, into length-sorted
+forward passes), ``forward`` (the model) and ``finish`` (each text's maximum over its
+windows). ``WindowedBackend.score`` is the four steps in a row. This module imports
+neither torch nor onnxruntime.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
 from perspective_local.models.attributes import resolve_attributes
+from perspective_local.models.windows import Pass, Windows, run_passes
 
 if TYPE_CHECKING:
     from perspective_local.models.windows import Windower
@@ -82,6 +87,60 @@ class Backend(Protocol):
     ) -> Scores: ...
 
 
+@dataclass(frozen=True)
+class Tokenized:
+    """Texts cut into windows, once per tokenizer the pipeline reads with (one per backend)."""
+
+    parts: tuple[Windows, ...]
+    n_texts: int
+
+    @property
+    def windows(self) -> int:
+        """Windows of the first tokenizer: what a batch of these texts costs, with ``longest``."""
+        return len(self.parts[0])
+
+    @property
+    def longest(self) -> int:
+        """The first tokenizer's longest window, in tokens."""
+        return self.parts[0].longest
+
+    @property
+    def padded_tokens(self) -> int:
+        """Tokens these texts take padded to their longest window."""
+        return self.windows * self.longest
+
+    @staticmethod
+    def join(items: Sequence[Tokenized]) -> Tokenized:
+        """Several calls' texts as one batch, in order."""
+        parts = tuple(Windows.join([t.parts[k] for t in items]) for k in range(len(items[0].parts)))
+        return Tokenized(parts, sum(t.n_texts for t in items))
+
+
+@dataclass(frozen=True)
+class Padded:
+    """A batch ready for the model: its windows and, per tokenizer, the forward passes."""
+
+    tokenized: Tokenized
+    passes: tuple[tuple[Pass, ...], ...]
+
+
+@runtime_checkable
+class Pipeline(Protocol):
+    """Scoring split into steps for a server's threads; ``finish`` returns every attribute
+    in ``attributes``, one row per text."""
+
+    @property
+    def attributes(self) -> tuple[str, ...]: ...
+
+    def tokenize(self, texts: Sequence[str]) -> Tokenized: ...
+
+    def pad(self, tokenized: Tokenized, batch_size: int | None = None) -> Padded: ...
+
+    def forward(self, padded: Padded) -> tuple[np.ndarray, ...]: ...
+
+    def finish(self, padded: Padded, outputs: tuple[np.ndarray, ...]) -> np.ndarray: ...
+
+
 def as_text_list(texts: str | Sequence[str]) -> list[str]:
     """One string or a list of strings as a list; anything else is a ``TypeError``."""
     if isinstance(texts, str):
@@ -130,6 +189,23 @@ class WindowedBackend:
         """Probabilities, one column per served attribute, for a padded batch of windows."""
         raise NotImplementedError
 
+    def tokenize(self, texts: Sequence[str]) -> Tokenized:
+        return Tokenized((self.windower.windows(texts),), len(texts))
+
+    def pad(self, tokenized: Tokenized, batch_size: int | None = None) -> Padded:
+        (windows,) = tokenized.parts
+        size = batch_size or self.default_batch_size
+        return Padded(tokenized, (tuple(self.windower.passes(windows, size)),))
+
+    def forward(self, padded: Padded) -> tuple[np.ndarray, ...]:
+        """Every served attribute's probability per window (the model's part of scoring)."""
+        (windows,), (passes,) = padded.tokenized.parts, padded.passes
+        return (run_passes(passes, self._forward, len(windows), len(self.attributes)),)
+
+    def finish(self, padded: Padded, outputs: tuple[np.ndarray, ...]) -> np.ndarray:
+        """Each text's maximum over its windows, one column per served attribute."""
+        return padded.tokenized.parts[0].max_per_text(outputs[0])
+
     def score(
         self,
         texts: str | Sequence[str],
@@ -140,9 +216,6 @@ class WindowedBackend:
         """Score ``texts`` for ``attributes`` (default: all this backend serves)."""
         texts = as_text_list(texts)
         names, columns = served_columns(self.attributes, attributes, self.kind)
-        windows = self.windower.windows(texts)
-        size = batch_size or self.default_batch_size
-        per_window = self.windower.run(
-            windows, self._forward, width=len(self.attributes), batch_size=size
-        )
-        return Scores(names, windows.max_per_text(per_window)[:, columns], self.model_version)
+        padded = self.pad(self.tokenize(texts), batch_size)
+        values = self.finish(padded, self.forward(padded))
+        return Scores(names, values[:, columns], self.model_version)

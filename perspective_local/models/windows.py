@@ -10,7 +10,7 @@ that runs without torch (ONNX Runtime) tokenises exactly as the torch one does.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +34,24 @@ class Windows:
 
     def lengths(self) -> np.ndarray:
         return np.fromiter((len(ids) for ids in self.input_ids), dtype=np.int64, count=len(self))
+
+    @property
+    def longest(self) -> int:
+        """The longest window, in tokens (0 for no windows)."""
+        return max((len(ids) for ids in self.input_ids), default=0)
+
+    @staticmethod
+    def join(parts: Sequence[Windows]) -> Windows:
+        """Several texts lists' windows as one list's: texts keep their order, part by part."""
+        input_ids: list[list[int]] = []
+        indices: list[np.ndarray] = []
+        offset = 0
+        for part in parts:
+            input_ids.extend(part.input_ids)
+            indices.append(part.text_index + offset)
+            offset += part.n_texts
+        text_index = np.concatenate(indices) if indices else np.zeros(0, dtype=np.int64)
+        return Windows(input_ids, text_index, offset)
 
     def max_per_text(self, per_window: np.ndarray) -> np.ndarray:
         """Each text's row-wise maximum over its windows' rows of ``per_window``."""
@@ -100,6 +118,11 @@ class Windower:
             mask[row, : len(tokens)] = 1
         return ids, mask
 
+    def passes(self, windows: Windows, batch_size: int) -> list[Pass]:
+        """Every forward pass of ``windows``: length-sorted batches, padded."""
+        return [Pass(indices, *self.pad(windows, indices))
+                for indices in self.batches(windows, batch_size)]  # fmt: skip
+
     def run(
         self,
         windows: Windows,
@@ -111,10 +134,35 @@ class Windower:
         """The one batching loop: ``forward(input_ids, attention_mask)`` over length-sorted
         padded batches of ``windows``; returns its ``width`` outputs per window, in window
         order. Every backend scores, and training embeds, through this loop."""
-        per_window = np.zeros((len(windows), width), dtype=np.float32)
-        for indices in self.batches(windows, batch_size):
-            per_window[indices] = forward(*self.pad(windows, indices))
-        return per_window
+        # Padded one pass at a time, so embedding a large corpus holds one pass in memory.
+        passes = (Pass(i, *self.pad(windows, i)) for i in self.batches(windows, batch_size))
+        return run_passes(passes, forward, len(windows), width)
+
+
+@dataclass(frozen=True)
+class Pass:
+    """One forward pass: which windows it holds and their padded ids and mask."""
+
+    indices: np.ndarray
+    input_ids: np.ndarray
+    attention_mask: np.ndarray
+
+    @property
+    def padded_tokens(self) -> int:
+        return int(self.input_ids.size)
+
+
+def run_passes(
+    passes: Iterable[Pass],
+    forward: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    n_windows: int,
+    width: int,
+) -> np.ndarray:
+    """``forward`` over padded passes; its ``width`` outputs per window, in window order."""
+    per_window = np.zeros((n_windows, width), dtype=np.float32)
+    for step in passes:
+        per_window[step.indices] = forward(step.input_ids, step.attention_mask)
+    return per_window
 
 
 def _pad_id(model_dir: Path, tokenizer: Tokenizer) -> int:

@@ -100,7 +100,7 @@ class GetModelInfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class ModelInfo(_message.Message):
-    __slots__ = ("model_version", "encoder", "device", "attributes", "max_batch_size", "max_queue", "max_comment_bytes", "backends", "attribute_backends")
+    __slots__ = ("model_version", "encoder", "device", "attributes", "max_batch_size", "max_queue", "max_comment_bytes", "backends", "attribute_backends", "max_batch_tokens")
     class AttributeBackendsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -117,6 +117,7 @@ class ModelInfo(_message.Message):
     MAX_COMMENT_BYTES_FIELD_NUMBER: _ClassVar[int]
     BACKENDS_FIELD_NUMBER: _ClassVar[int]
     ATTRIBUTE_BACKENDS_FIELD_NUMBER: _ClassVar[int]
+    MAX_BATCH_TOKENS_FIELD_NUMBER: _ClassVar[int]
     model_version: str
     encoder: str
     device: str
@@ -126,7 +127,8 @@ class ModelInfo(_message.Message):
     max_comment_bytes: int
     backends: _containers.RepeatedCompositeFieldContainer[BackendInfo]
     attribute_backends: _containers.ScalarMap[str, str]
-    def __init__(self, model_version: _Optional[str] = ..., encoder: _Optional[str] = ..., device: _Optional[str] = ..., attributes: _Optional[_Iterable[str]] = ..., max_batch_size: _Optional[int] = ..., max_queue: _Optional[int] = ..., max_comment_bytes: _Optional[int] = ..., backends: _Optional[_Iterable[_Union[BackendInfo, _Mapping]]] = ..., attribute_backends: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    max_batch_tokens: int
+    def __init__(self, model_version: _Optional[str] = ..., encoder: _Optional[str] = ..., device: _Optional[str] = ..., attributes: _Optional[_Iterable[str]] = ..., max_batch_size: _Optional[int] = ..., max_queue: _Optional[int] = ..., max_comment_bytes: _Optional[int] = ..., backends: _Optional[_Iterable[_Union[BackendInfo, _Mapping]]] = ..., attribute_backends: _Optional[_Mapping[str, str]] = ..., max_batch_tokens: _Optional[int] = ...) -> None: ...
 
 class BackendInfo(_message.Message):
     __slots__ = ("kind", "model_version", "device", "attributes")

@@ -148,7 +148,8 @@ class Analyzer:
             device=self.model.device,
             attributes=self.model.attributes,
             # The wire names predate the settings' renaming and stay for compatibility.
-            max_batch_size=self.batcher.max_batch_texts,
+            max_batch_size=self.batcher.max_batch_texts or 0,
+            max_batch_tokens=self.batcher.max_batch_tokens,
             max_queue=self.batcher.max_admitted_texts,
             max_comment_bytes=self.limits.max_comment_bytes,
             backends=self.model.backends,

@@ -10,25 +10,24 @@ import logging
 import signal
 import socket
 import threading
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
 import uvicorn
 
 from perspective_local.proto import perspective_local_v1_pb2 as pl
 from perspective_local.service import languages
 from perspective_local.service.analyzer import Analyzer, ModelDescription
-from perspective_local.service.batcher import Batcher, ScoreFn
+from perspective_local.service.batcher import Batcher
 from perspective_local.service.grpc_server import create_server, set_serving
 from perspective_local.service.metrics import Metrics
 from perspective_local.service.rest import Readiness, create_app
 from perspective_local.settings import Settings
 
 if TYPE_CHECKING:
-    from perspective_local.models.backend import Backend
+    from perspective_local.models.backend import Backend, Pipeline
 
 log = logging.getLogger(__name__)
 
@@ -55,14 +54,13 @@ class Running:
     analyzer: Analyzer
 
 
-def score_function(scorer: Backend, batch_size: int | None) -> ScoreFn:
-    """What the batcher's model thread runs: score a batch for every served attribute, in
-    length-sorted forward passes of ``batch_size`` windows (``None``: the backend's default)."""
+def _pipeline(scorer: Backend) -> Pipeline:
+    """The backend as the batcher's pipeline: every in-process backend, or a router of them."""
+    from perspective_local.models.backend import Pipeline
 
-    def score(texts: Sequence[str]) -> np.ndarray:
-        return scorer.score(texts, batch_size=batch_size).values
-
-    return score
+    if not isinstance(scorer, Pipeline):
+        raise TypeError(f"A {type(scorer).__name__} cannot be served: it is not in-process.")
+    return scorer
 
 
 def describe(scorer: Backend) -> ModelDescription:
@@ -96,8 +94,10 @@ async def running(settings: Settings, scorer: Backend | None = None) -> AsyncIte
         await detector
     metrics = Metrics()
     batcher = Batcher(
-        score_function(scorer, settings.forward_batch_windows),
+        _pipeline(scorer),
+        max_batch_tokens=settings.max_batch_tokens,
         max_batch_texts=settings.max_batch_texts,
+        forward_batch_windows=settings.forward_batch_windows,
         max_wait_ms=settings.max_wait_ms,
         max_admitted_texts=settings.max_admitted_texts,
         metrics=metrics,
@@ -112,7 +112,9 @@ async def running(settings: Settings, scorer: Backend | None = None) -> AsyncIte
     await set_serving(health, False)
     # Bind the HTTP socket ourselves so port 0 yields a known port before serving starts.
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
-    http_socket = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets created with it, and
+    # without it every answer on a kept-alive connection waits ~40 ms for a delayed ACK.
+    http_socket = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     http_socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     http_socket.bind((settings.host, settings.http_port))
     http_port = http_socket.getsockname()[1]

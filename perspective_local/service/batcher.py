@@ -1,27 +1,37 @@
 """The dynamic batcher: coalesce concurrent requests' texts into model batches.
 
-One asyncio task owns the queue (a deque); callers only append ``(texts, future)`` and
-wake it, so no lock guards the queue. The task takes the oldest entry plus the queued
-entries closest to it in length (so a batch pads little), up to ``max_batch_texts`` texts,
-waiting up to ``max_wait_ms`` for a batch to fill. The model runs on one dedicated worker
-thread, off the event loop. Admission is a non-blocking count of texts queued or being
-scored: past ``max_admitted_texts`` a request is refused at once with ``Overloaded`` (429 /
-RESOURCE_EXHAUSTED) instead of the queue growing without bound.
+Modelled on text-embeddings-inference's queue. Three kinds of work run in three places:
 
-Every batch scores every head of the model: the encoder pass dominates the cost, so
-requests asking for different attributes still share one batch.
+* **tokenising** (per request) and **padding** (per batch) on one preparation thread;
+* **forward passes** on one model thread, one batch after another;
+* the queue, batch formation and answering on the event loop (one task owns the queue, so
+  no lock guards it; callers only append and wake it).
 
-Inside ``with timed() as timings:``, ``submit`` adds the time its texts waited in the queue
-and spent in the model to ``timings``, for a transport to report (REST's Server-Timing).
+A batch is the oldest queued request plus the queued ones closest to it in token length,
+bounded by ``max_batch_tokens`` padded tokens (windows times the longest window; a single
+request larger than that runs alone), and optionally by ``max_batch_texts``. An idle model
+takes what is queued at once (no timer unless ``max_wait_ms`` asks for one); while the model
+is busy the next batch fills, and is padded as soon as it is full, so the model never waits
+for the preparation thread when there is work.
+
+Admission is a non-blocking count of texts queued or being scored: past
+``max_admitted_texts`` a request is refused at once with ``Overloaded`` (429 /
+RESOURCE_EXHAUSTED). A request whose caller has gone (its task cancelled: a REST client
+that disconnected, a cancelled gRPC call) or whose deadline has passed is dropped before
+its batch runs, and counted.
+
+Inside ``with timed(deadline) as timings:``, ``submit`` adds its tokenization, queue and
+inference time to ``timings`` for a transport to report, and refuses work past the deadline.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -29,32 +39,47 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from perspective_local.errors import InternalError, NotReady, Overloaded
+from perspective_local.errors import DeadlineExceeded, InternalError, NotReady, Overloaded
+from perspective_local.models.backend import Padded, Pipeline, Tokenized
 from perspective_local.service.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
-#: Scores a list of texts for every head: ``(len(texts), n_heads)`` float32 probabilities.
-ScoreFn = Callable[[Sequence[str]], np.ndarray]
-#: How many queued entries the batcher looks through to group texts by length.
+#: How many batches' worth of queued requests the batcher looks through to group by length.
 LOOKAHEAD_BATCHES = 4
 
 
 @dataclass
 class Timings:
-    """Where one call's texts spent their time, summed over the call's submits."""
+    """Where one call's texts spent their time (seconds), summed over the call's submits."""
 
+    #: The call's deadline on ``time.perf_counter``'s clock; ``None``: none.
+    deadline: float | None = None
+    tokenization_seconds: float = 0.0
     queue_seconds: float = 0.0
-    model_seconds: float = 0.0
+    inference_seconds: float = 0.0
+
+    def expire_after(self, seconds: float | None) -> None:
+        """Drop the call's work still queued ``seconds`` from now (``None``: never)."""
+        self.deadline = None if seconds is None else time.perf_counter() + seconds
+
+    def milliseconds(self, total_seconds: float) -> dict[str, float]:
+        """``tokenization``, ``queue``, ``inference`` and ``total`` (the whole call's
+        ``total_seconds``) in milliseconds, as the transports report them."""
+        parts = (self.tokenization_seconds, self.queue_seconds, self.inference_seconds)
+        names = ("tokenization", "queue", "inference", "total")
+        return {n: 1000 * s for n, s in zip(names, (*parts, total_seconds), strict=True)}
 
 
 _timings: ContextVar[Timings | None] = ContextVar("batcher_timings", default=None)
 
 
 @contextmanager
-def timed() -> Iterator[Timings]:
-    """Collect the queue and model time of every ``submit`` made inside (in this task)."""
+def timed(timeout_seconds: float | None = None) -> Iterator[Timings]:
+    """Collect the times of every ``submit`` made inside (in this task), and drop its work
+    once ``timeout_seconds`` have passed."""
     timings = Timings()
+    timings.expire_after(timeout_seconds)
     token = _timings.set(timings)
     try:
         yield timings
@@ -64,49 +89,73 @@ def timed() -> Iterator[Timings]:
 
 @dataclass
 class _Entry:
-    texts: Sequence[str]
+    tokenized: Tokenized
     future: asyncio.Future[np.ndarray]
     enqueued: float
-    #: Longest text in the entry, in characters; a cheap proxy for its token length.
-    length: int = field(init=False)
+    deadline: float | None
     #: When its batch went to the model, and when the model answered (perf_counter).
     started: float = 0.0
     finished: float = 0.0
+    padded_tokens: int = field(init=False)
 
     def __post_init__(self) -> None:
-        self.length = max(len(t) for t in self.texts)
+        self.padded_tokens = self.tokenized.padded_tokens
+
+    @property
+    def texts(self) -> int:
+        return self.tokenized.n_texts
+
+    @property
+    def length(self) -> int:
+        return self.tokenized.longest
 
 
 class Batcher:
-    """Coalesces ``submit()`` calls into batches for ``score``; start it inside a running loop."""
+    """Coalesces ``submit()`` calls into batches for ``pipeline``; start it inside a running
+    loop. ``forward_batch_windows`` is the windows per forward pass (``None``: the backend's
+    default)."""
 
     def __init__(
         self,
-        score: ScoreFn,
+        pipeline: Pipeline,
         *,
-        max_batch_texts: int = 32,
-        max_wait_ms: float = 2.0,
+        max_batch_tokens: int = 8192,
+        max_batch_texts: int | None = None,
+        max_wait_ms: float = 0.0,
         max_admitted_texts: int = 1024,
+        forward_batch_windows: int | None = None,
         metrics: Metrics | None = None,
     ) -> None:
-        if max_batch_texts < 1 or max_admitted_texts < max_batch_texts:
+        if max_batch_tokens < 1 or (max_batch_texts is not None and max_batch_texts < 1):
+            raise ValueError("max_batch_tokens and max_batch_texts must be at least 1")
+        if max_batch_texts is not None and max_admitted_texts < max_batch_texts:
             raise ValueError(
-                "Need 1 <= max_batch_texts <= max_admitted_texts, got "
-                f"{max_batch_texts} and {max_admitted_texts}"
+                f"Need max_batch_texts <= max_admitted_texts, got {max_batch_texts} and "
+                f"{max_admitted_texts}"
             )
-        self._score = score
+        self._pipeline = pipeline
+        self.max_batch_tokens = max_batch_tokens
         self.max_batch_texts = max_batch_texts
         self.max_wait = max_wait_ms / 1000
         self.max_admitted_texts = max_admitted_texts
+        self.forward_batch_windows = forward_batch_windows
         self.metrics = metrics or Metrics()
         self._queue: deque[_Entry] = deque()
+        self._queued_tokens = 0
         self._queued_texts = 0
-        #: Texts admitted and not yet answered (queued or in the model).
+        #: Texts admitted and not yet answered (being tokenised, queued or in the model).
         self.admitted = 0
+        #: Submits being tokenised: closing waits for them to reach the queue.
+        self._tokenizing = 0
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._model_task: asyncio.Task[None] | None = None
+        #: Set while no batch is in the model's forward passes.
+        self._model_free = asyncio.Event()
+        self._model_free.set()
         # One thread owns the model: batches run one after another, never concurrently.
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")
+        self._model = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")
+        self._prepare = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prepare")
         self._closing = False
 
     def start(self) -> None:
@@ -115,16 +164,20 @@ class Batcher:
             self._task = asyncio.get_running_loop().create_task(self._run(), name="batcher")
 
     async def close(self) -> None:
-        """Refuse new work, finish what is queued, then stop the task and the model thread."""
+        """Refuse new work, finish what is queued, then stop the task and the threads."""
         self._closing = True
         self._wake.set()
         if self._task is not None:
             await self._task
             self._task = None
-        self._executor.shutdown(wait=True)
+        if self._model_task is not None:
+            await self._model_task
+        self._model.shutdown(wait=True)
+        self._prepare.shutdown(wait=True)
 
     async def submit(self, texts: Sequence[str]) -> np.ndarray:
-        """Score ``texts`` for every head, batched with whatever else is waiting."""
+        """Score ``texts`` for every attribute of the pipeline, batched with whatever else
+        is waiting: one row per text."""
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
         if self._closing or self._task is None:
@@ -137,89 +190,175 @@ class Batcher:
         if self.admitted + len(texts) > self.max_admitted_texts:
             self.metrics.overloaded.inc()
             raise Overloaded()
-        future: asyncio.Future[np.ndarray] = asyncio.get_running_loop().create_future()
+        timings = _timings.get()
+        deadline = timings.deadline if timings is not None else None
+        if deadline is not None and time.perf_counter() >= deadline:
+            self.metrics.dropped.labels("deadline").inc(len(texts))
+            raise DeadlineExceeded()
         self.admitted += len(texts)
-        entry = _Entry(texts, future, time.perf_counter())
-        self._queue.append(entry)
-        self._queued_texts += len(texts)
-        self.metrics.queue_depth.set(self._queued_texts)
-        self._wake.set()
         try:
-            scores = await future
+            began = time.perf_counter()
+            loop = asyncio.get_running_loop()
+            self._tokenizing += 1
+            try:
+                tokenized = await loop.run_in_executor(
+                    self._prepare, self._pipeline.tokenize, texts
+                )
+            finally:
+                self._tokenizing -= 1
+                self._wake.set()
+            enqueued = time.perf_counter()
+            self.metrics.tokenization_seconds.observe(enqueued - began)
+            entry = _Entry(tokenized, loop.create_future(), enqueued, deadline)
+            self._enqueue(entry)
+            scores = await entry.future
         finally:
             self.admitted -= len(texts)
-        timings = _timings.get()
         if timings is not None:
+            timings.tokenization_seconds += enqueued - began
             timings.queue_seconds += entry.started - entry.enqueued
-            timings.model_seconds += entry.finished - entry.started
+            timings.inference_seconds += entry.finished - entry.started
         return scores
 
+    def _enqueue(self, entry: _Entry) -> None:
+        self._queue.append(entry)
+        self._queued_tokens += entry.padded_tokens
+        self._queued_texts += entry.texts
+        self.metrics.queue_depth.set(self._queued_texts)
+        self._wake.set()
+
+    def _full(self) -> bool:
+        """Whether the queue holds at least one batch's worth."""
+        return self._queued_tokens >= self.max_batch_tokens or (
+            self.max_batch_texts is not None and self._queued_texts >= self.max_batch_texts
+        )
+
+    def _fits(self, texts: int, windows: int, longest: int) -> bool:
+        if self.max_batch_texts is not None and texts > self.max_batch_texts:
+            return False
+        return windows * longest <= self.max_batch_tokens
+
     def _take_batch(self) -> list[_Entry]:
-        """The oldest entry, plus queued entries of similar length, up to max_batch_texts texts."""
+        """The oldest entry, plus queued entries of similar token length, within the budget."""
         head = self._queue.popleft()
-        batch, size = [head], len(head.texts)
-        window = [e for e in list(self._queue)[: self.max_batch_texts * LOOKAHEAD_BATCHES]]
+        batch = [head]
+        texts, windows, longest = head.texts, head.tokenized.windows, head.length
+        lookahead = max(1, self.max_batch_texts or 0, self.max_batch_tokens // max(1, longest))
+        window = list(self._queue)[: lookahead * LOOKAHEAD_BATCHES]
         # Nearest in length to the oldest entry first; arrival order breaks ties.
         for entry in sorted(window, key=lambda e: abs(e.length - head.length)):
-            if size + len(entry.texts) > self.max_batch_texts:
+            grown = (texts + entry.texts, windows + entry.tokenized.windows,
+                     max(longest, entry.length))  # fmt: skip
+            if not self._fits(*grown):
                 continue
             batch.append(entry)
-            size += len(entry.texts)
-            if size == self.max_batch_texts:
-                break
+            texts, windows, longest = grown
         if len(batch) > 1:
             taken = {id(e) for e in batch}
             self._queue = deque(e for e in self._queue if id(e) not in taken)
-        self._queued_texts -= size
+        for entry in batch:
+            self._queued_tokens -= entry.padded_tokens
+            self._queued_texts -= entry.texts
         self.metrics.queue_depth.set(self._queued_texts)
-        return batch
+        return self._live(batch)
+
+    def _live(self, batch: list[_Entry]) -> list[_Entry]:
+        """Drop the entries nobody waits for any more: caller gone, or deadline passed."""
+        now = time.perf_counter()
+        live = []
+        for entry in batch:
+            if entry.future.done():  # cancelled: the caller's task has gone
+                self.metrics.dropped.labels("cancelled").inc(entry.texts)
+            elif entry.deadline is not None and now >= entry.deadline:
+                self.metrics.dropped.labels("deadline").inc(entry.texts)
+                entry.future.set_exception(DeadlineExceeded())
+            else:
+                live.append(entry)
+        return live
+
+    async def _until(self, ready: bool, timeout: float | None = None) -> None:
+        """Sleep until woken (a submit, a finished batch, closing) or ``timeout`` passes."""
+        if ready:
+            return
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout)
+
+    def _model_busy(self) -> bool:
+        return not self._model_free.is_set()
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
             if not self._queue:
-                if self._closing:
+                if self._closing and not self._tokenizing:
                     return
-                self._wake.clear()
-                await self._wake.wait()
+                await self._until(False)
                 continue
-            if self._queued_texts < self.max_batch_texts and self.max_wait > 0:
-                # Give concurrent callers a moment to join a partial batch.
-                deadline = self._queue[0].enqueued + self.max_wait
-                while self._queued_texts < self.max_batch_texts and not self._closing:
-                    remaining = deadline - time.perf_counter()
-                    if remaining <= 0:
-                        break
-                    self._wake.clear()
-                    try:
-                        await asyncio.wait_for(self._wake.wait(), remaining)
-                    except TimeoutError:
-                        break
-            batch = [e for e in self._take_batch() if not e.future.done()]
+            # While the model is busy the next batch fills, and is padded once it is full.
+            if self._model_busy() and not self._full() and not self._closing:
+                await self._until(False)
+                continue
+            if self.max_wait > 0 and not self._full() and not self._closing:
+                remaining = self._queue[0].enqueued + self.max_wait - time.perf_counter()
+                if remaining > 0:
+                    await self._until(False, remaining)
+                    continue
+            batch = self._take_batch()
             if not batch:
-                continue  # every caller in it has gone (cancelled): nothing to score
-            texts = [t for e in batch for t in e.texts]
-            started = time.perf_counter()
-            for entry in batch:
-                entry.started = started
-                self.metrics.queue_seconds.observe(started - entry.enqueued)
+                continue  # every caller in it has gone
+            joined = Tokenized.join([e.tokenized for e in batch])
             try:
-                scores = await loop.run_in_executor(self._executor, self._score, texts)
-            except Exception as exc:
-                log.exception("batch failed", extra={"texts": len(texts)})
-                for entry in batch:
-                    if not entry.future.done():
-                        entry.future.set_exception(InternalError())
-                del exc
+                padded = await loop.run_in_executor(
+                    self._prepare, self._pipeline.pad, joined, self.forward_batch_windows
+                )
+            except Exception:
+                log.exception("padding failed", extra={"texts": joined.n_texts})
+                _fail(batch)
                 continue
-            finished = time.perf_counter()
-            self.metrics.inference_seconds.observe(finished - started)
-            self.metrics.batch_size.observe(len(texts))
-            self.metrics.texts.inc(len(texts))
-            offset = 0
+            await self._model_free.wait()
+            self._model_free.clear()
+            self._model_task = loop.create_task(self._score(batch, padded), name="model")
+
+    async def _score(self, batch: list[_Entry], padded: Padded) -> None:
+        """Run one batch's forward passes on the model thread, then answer its callers."""
+        loop = asyncio.get_running_loop()
+        if all(e.future.done() for e in batch):
             for entry in batch:
-                entry.finished = finished
-                rows = scores[offset : offset + len(entry.texts)]
-                offset += len(entry.texts)
-                if not entry.future.done():
-                    entry.future.set_result(rows)
+                self.metrics.dropped.labels("cancelled").inc(entry.texts)
+            self._model_free.set()
+            return
+        started = time.perf_counter()
+        for entry in batch:
+            entry.started = started
+            self.metrics.queue_seconds.observe(started - entry.enqueued)
+        try:
+            outputs = await loop.run_in_executor(self._model, self._pipeline.forward, padded)
+        except Exception:
+            log.exception("batch failed", extra={"texts": padded.tokenized.n_texts})
+            _fail(batch)
+            return
+        finally:
+            self._model_free.set()  # the next batch may go
+            self._wake.set()
+        finished = time.perf_counter()
+        n_texts = padded.tokenized.n_texts
+        self.metrics.inference_seconds.observe(finished - started)
+        self.metrics.batch_size.observe(n_texts)
+        self.metrics.batch_tokens.observe(sum(p.padded_tokens for ps in padded.passes for p in ps))
+        self.metrics.texts.inc(n_texts)
+        # Off the model thread: each text's maximum over its windows, then one slice each.
+        scores = self._pipeline.finish(padded, outputs)
+        offset = 0
+        for entry in batch:
+            entry.finished = finished
+            rows = scores[offset : offset + entry.texts]
+            offset += entry.texts
+            if not entry.future.done():
+                entry.future.set_result(rows)
+
+
+def _fail(batch: list[_Entry]) -> None:
+    for entry in batch:
+        if not entry.future.done():
+            entry.future.set_exception(InternalError())

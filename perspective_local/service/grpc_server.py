@@ -8,6 +8,7 @@ timed and counted by ``observe.observed`` (shared with REST), and service errors
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -23,6 +24,7 @@ from perspective_local.proto import commentanalyzer_pb2_grpc as ca_grpc
 from perspective_local.proto import perspective_local_v1_pb2 as pl
 from perspective_local.proto import perspective_local_v1_pb2_grpc as pl_grpc
 from perspective_local.service.analyzer import Analyzer
+from perspective_local.service.batcher import timed
 from perspective_local.service.observe import grpc_api_key, observed
 from perspective_local.service.validation import check_api_key
 
@@ -41,15 +43,22 @@ class _Base:
     async def wire_errors(
         self, context: grpc.aio.ServicerContext[Any, Any], method: str
     ) -> AsyncIterator[None]:
-        """Check the key, count the call and turn service errors into rich gRPC statuses."""
+        """Check the key, count and time the call, drop its queued work past the call's
+        deadline, and turn service errors into rich gRPC statuses. The trailing metadata
+        says where the time went (``x-*-time``, milliseconds, as REST's headers)."""
+        started = time.perf_counter()
         with observed(
             self.analyzer.metrics, "grpc", method, reraise=(grpc.aio.AbortError,)
-        ) as outcome:
+        ) as outcome, timed(context.time_remaining()) as timings:  # fmt: skip
             check_api_key(grpc_api_key(context.invocation_metadata() or ()), self.api_keys)
             yield
         if outcome.error is not None:
             await context.abort_with_status(to_grpc_status(outcome.error))
-        context.set_trailing_metadata((("x-model-version", self.analyzer.model_version),))
+        parts = timings.milliseconds(time.perf_counter() - started)
+        context.set_trailing_metadata(
+            (("x-model-version", self.analyzer.model_version),
+             *((f"x-{name}-time", f"{ms:.3f}") for name, ms in parts.items()))
+        )  # fmt: skip
 
 
 class CommentAnalyzerServicer(_Base, ca_grpc.CommentAnalyzerServicer):

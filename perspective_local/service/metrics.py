@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 #: Latency buckets in seconds, from a cached short text to a queue full of 20 KB comments.
 _SECONDS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 _SIZES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
+_TOKENS = (64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768)
 
 
 class Metrics:
@@ -48,10 +49,28 @@ class Metrics:
             buckets=_SECONDS,
             registry=self.registry,
         )
+        self.batch_tokens = Histogram(
+            "perspective_batch_tokens",
+            "Padded tokens per model batch, over its forward passes.",
+            buckets=_TOKENS,
+            registry=self.registry,
+        )
+        self.tokenization_seconds = Histogram(
+            "perspective_tokenization_duration_seconds",
+            "Time a request took to be tokenised (on the preparation thread).",
+            buckets=_SECONDS,
+            registry=self.registry,
+        )
         self.inference_seconds = Histogram(
             "perspective_inference_duration_seconds",
-            "Time the model took per batch (tokenising included).",
+            "Time the model took per batch (its forward passes).",
             buckets=_SECONDS,
+            registry=self.registry,
+        )
+        self.dropped = Counter(
+            "perspective_dropped_texts",
+            "Texts dropped before their batch ran: caller gone or deadline passed.",
+            ["reason"],
             registry=self.registry,
         )
         self.overloaded = Counter(

@@ -38,6 +38,7 @@ from perspective_local.service.validation import check_api_key
 #: Google's HTTP batch limit ("up to 100 requests per batch").
 MAX_BATCH_PARTS = 100
 JSON = "application/json; charset=UTF-8"
+TIMING_HEADERS = ("x-tokenization-time", "x-queue-time", "x-inference-time", "x-total-time")
 
 
 @dataclass
@@ -127,7 +128,8 @@ async def call(
     """Run one method (Perspective's or ours) and answer it."""
     name, method = METHODS.get(path) or INTROSPECTION.get(path) or ("unknown", None)
     started = time.perf_counter()
-    with timed() as timings, observed(state.analyzer.metrics, "rest", name) as outcome:
+    with observed(state.analyzer.metrics, "rest", name) as outcome, timed() as timings:
+        timings.expire_after(_timeout_seconds(headers))
         if method is None:
             raise NotFound()
         check_api_key(rest_api_key(params, headers), state.api_keys)
@@ -138,14 +140,29 @@ async def call(
     return Answer(*to_rest(outcome.error), timings, time.perf_counter() - started)
 
 
-def server_timing(answer: Answer) -> str:
-    """The W3C Server-Timing header: queue wait, model time and the whole call, in ms."""
-    parts = [
-        ("queue", answer.timings.queue_seconds),
-        ("model", answer.timings.model_seconds),
-        ("total", answer.seconds),
-    ]
-    return ", ".join(f"{name};dur={1000 * seconds:.1f}" for name, seconds in parts)
+def _timeout_seconds(headers: Mapping[str, str]) -> float | None:
+    """Google's ``X-Server-Timeout`` (seconds): work still queued after it is dropped."""
+    value = headers.get("x-server-timeout")
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise InvalidRequest(
+            f"X-Server-Timeout must be a number of seconds, not {value!r}."
+        ) from None
+    if not seconds > 0:
+        raise InvalidRequest(f"X-Server-Timeout must be positive, not {value!r}.")
+    return seconds
+
+
+def timing_headers(answer: Answer) -> dict[str, str]:
+    """Where the call's time went, in milliseconds: text-embeddings-inference's ``x-*-time``
+    headers and the W3C ``Server-Timing`` header (which browsers' developer tools show)."""
+    parts = answer.timings.milliseconds(answer.seconds)
+    headers = {f"x-{name}-time": f"{ms:.3f}" for name, ms in parts.items()}
+    headers["Server-Timing"] = ", ".join(f"{name};dur={ms:.1f}" for name, ms in parts.items())
+    return headers
 
 
 def respond(
@@ -167,9 +184,25 @@ def respond(
 async def method_route(request: Request) -> Response:
     params = dict(request.query_params)
     body = await request.body()
-    answer = await call(_state(request), request.url.path, body, params, request.headers)
-    timing = {"Server-Timing": server_timing(answer)}
-    return respond(request, answer.status, answer.data, params, timing)
+    state = _state(request)
+    work = asyncio.ensure_future(call(state, request.url.path, body, params, request.headers))
+    gone = asyncio.ensure_future(_disconnected(request))
+    await asyncio.wait((work, gone), return_when=asyncio.FIRST_COMPLETED)
+    if not work.done():
+        # The client has gone: cancelling drops its texts before their batch runs.
+        work.cancel()
+        state.analyzer.metrics.requests.labels("rest", "disconnected", "499").inc()
+        return Response(status_code=499)
+    gone.cancel()
+    answer = work.result()
+    return respond(request, answer.status, answer.data, params, timing_headers(answer))
+
+
+async def _disconnected(request: Request) -> None:
+    """Return once the client closes the connection (the body has been read already, so the
+    next ASGI message is the disconnect)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 async def discovery(request: Request) -> Response:
@@ -246,7 +279,7 @@ def create_app(
                 allow_origins=["*"],
                 allow_methods=["*"],
                 allow_headers=["*"],
-                expose_headers=["X-Model-Version", "Server-Timing"],
+                expose_headers=["X-Model-Version", "Server-Timing", *TIMING_HEADERS],
             )
         ],
     )

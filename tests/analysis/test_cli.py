@@ -132,7 +132,11 @@ def test_in_process_scoring_uses_the_settings_file(small_release: Path, tmp_path
     )  # fmt: skip
     assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
     assert "in-process" in result.output  # type: ignore[attr-defined]
-    assert f"- scoring_model_version: `{version}`" in (out / "report.md").read_text()
+    # The default backends (auto) serve it through ONNX Runtime on a CPU when it is installed.
+    from perspective_local.models.routing import auto_kind
+
+    served = f"{version}+onnx-fp32" if auto_kind("cpu") == "onnx" else version
+    assert f"- scoring_model_version: `{served}`" in (out / "report.md").read_text()
 
 
 def test_prism_texts_writes_each_text_to_score_once(small_release: Path, tmp_path: Path) -> None:

@@ -92,3 +92,17 @@ def test_settings_refuse_bad_backends_and_routes(tmp_path: Path) -> None:
     config.write_text('backends = ["heads", "detoxify"]\n[routes]\nTHREAT = "detoxify"\n')
     loaded = Settings.load(config_file=config, environ={})
     assert loaded.backends == ("heads", "detoxify") and loaded.routes == {"THREAT": "detoxify"}
+
+
+def test_auto_backend_is_listed_alone_and_takes_no_routes(tmp_path: Path) -> None:
+    assert Settings.load(environ={}).backends == ("auto",)
+    assert Settings.load(environ={"PERSPECTIVE_LOCAL_BACKENDS": "AUTO"}).backends == ("auto",)
+    with pytest.raises(SettingsError, match="'auto' picks one backend and is listed alone"):
+        Settings.load(environ={}, backends="auto,detoxify")
+    with pytest.raises(SettingsError, match="'auto' loads one backend"):
+        Settings.load(environ={}, routes="TOXICITY=heads")
+    with pytest.raises(SettingsError, match="or be \\['auto'\\]"):
+        Settings.load(environ={}, backends="automatic")
+    config = tmp_path / "settings.toml"
+    config.write_text('backends = ["heads"]\n')
+    assert Settings.load(config_file=config, environ={}).backends == ("heads",)

@@ -51,11 +51,15 @@ def test_show_settings_merges_file_env_and_flags(tmp_path: Path) -> None:
 
 
 def test_forward_batch_size_is_its_own_setting() -> None:
-    """--batch-size (windows per forward pass) and --max-batch-size (texts per call) differ."""
-    result = CliRunner().invoke(cli(), ["serve", "--batch-size", "8", "--show-settings"])
+    """--batch-size (windows per forward pass) and the batch budget (tokens per model batch)
+    differ; no text count bounds a batch unless asked."""
+    result = CliRunner().invoke(
+        cli(), ["serve", "--batch-size", "8", "--max-batch-tokens", "4096", "--show-settings"]
+    )
     assert result.exit_code == 0, result.output
     shown = json.loads(result.output)
-    assert (shown["forward_batch_windows"], shown["max_batch_texts"]) == (8, 128)
+    assert (shown["forward_batch_windows"], shown["max_batch_tokens"]) == (8, 4096)
+    assert shown["max_batch_texts"] is None and shown["max_wait_ms"] == 0
 
 
 def test_batching_flags_carry_units_and_keep_their_old_names() -> None:
@@ -72,9 +76,11 @@ def test_batching_flags_carry_units_and_keep_their_old_names() -> None:
 
 
 def test_bad_settings_exit_with_usage_error() -> None:
-    result = CliRunner().invoke(cli(), ["serve", "--max-queue", "4", "--show-settings"])
+    result = CliRunner().invoke(
+        cli(), ["serve", "--max-queue", "4", "--max-batch-texts", "8", "--show-settings"]
+    )
     assert result.exit_code == 2
-    assert "max_admitted_texts (4) must be at least max_batch_texts (128)" in result.output
+    assert "max_admitted_texts (4) must be at least max_batch_texts (8)" in result.output
 
 
 def test_sigterm_stops_the_server_gracefully() -> None:

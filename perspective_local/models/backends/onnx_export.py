@@ -16,6 +16,7 @@ import shutil
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -42,6 +43,9 @@ class ExportInfo:
     window_overlap: int
     files: dict[str, str]
     torch_version: str
+    #: What the graph was exported from (``onnx_cache.source_fingerprint``): the sha256 of
+    #: the artifact's manifest and weight files and the encoder's weights; ``None``: unknown.
+    source: dict[str, Any] | None = None
 
 
 class _Graph(torch.nn.Module):
@@ -64,15 +68,18 @@ class _Graph(torch.nn.Module):
         return probabilities
 
 
-def export_onnx(scorer: HeadsBackend, out_dir: Path, *, int8: bool = False) -> ExportInfo:
+def export_onnx(scorer: HeadsBackend, out_dir: Path, *, int8: bool = False,
+                source: dict[str, Any] | None = None) -> ExportInfo:  # fmt: skip
     """Write ``model.onnx`` (and ``model.int8.onnx`` when ``int8``) for ``scorer`` to ``out_dir``.
 
     The scorer must be on the CPU in float32; the graph then runs anywhere ONNX Runtime
-    does (CPU, or CUDA through ``CUDAExecutionProvider``).
+    does (CPU, or CUDA through ``CUDAExecutionProvider``). ``source`` is recorded in
+    ``onnx.json``, which is written last: a directory whose export stopped half-way has none.
     """
     if scorer.encoder.device.type != "cpu":
         raise ValueError("Export from a CPU scorer: HeadsBackend.load(model_dir, device='cpu').")
     out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / EXPORT_INFO_FILE).unlink(missing_ok=True)  # an older export's, until the end
     graph = _Graph(scorer.encoder, scorer.heads).eval()
     example = torch.ones((2, 8), dtype=torch.long)
     axes = {0: "batch", 1: "sequence"}
@@ -110,6 +117,7 @@ def export_onnx(scorer: HeadsBackend, out_dir: Path, *, int8: bool = False) -> E
         window_overlap=scorer.encoder.window_overlap,
         files=files,
         torch_version=torch.__version__,
+        source=source,
     )
     (out_dir / EXPORT_INFO_FILE).write_text(json.dumps(asdict(info), indent=2) + "\n")
     return info

@@ -227,7 +227,7 @@ function requestBody(text, attributes) {
   return body;
 }
 
-// "queue;dur=1.2, model;dur=30.5, total;dur=33.0" -> {queue: 1.2, model: 30.5, total: 33.0}
+// "queue;dur=1.2, inference;dur=30.5, total;dur=33.0" -> {queue: 1.2, inference: 30.5, total: 33.0}
 function serverTimings(header) {
   const timings = {};
   for (const part of (header || "").split(",")) {
@@ -282,7 +282,8 @@ function renderResult(number, text, attributes, answer) {
   const timings = serverTimings(answer.response.headers.get("Server-Timing"));
   const parts = [`model ${data.modelVersion || answer.response.headers.get("X-Model-Version")}`];
   if ("total" in timings) {
-    parts.push(`server ${timings.total.toFixed(1)} ms (queue ${(timings.queue || 0).toFixed(1)} ms, model ${(timings.model || 0).toFixed(1)} ms)`);
+    const ms = (name) => (timings[name] || 0).toFixed(1);
+    parts.push(`server ${ms("total")} ms (tokenization ${ms("tokenization")} ms, queue ${ms("queue")} ms, model ${ms("inference")} ms)`);
   }
   parts.push(`round trip ${answer.roundTripMs.toFixed(0)} ms`);
   if (data.languages && data.languages.length) parts.push(`languages ${data.languages.join(", ")}`);
