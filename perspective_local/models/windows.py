@@ -99,13 +99,27 @@ class Windower:
         return Windows(input_ids, np.asarray(text_index, dtype=np.int64), len(texts))
 
     @staticmethod
-    def batches(windows: Windows, batch_size: int) -> Iterator[np.ndarray]:
-        """Window indices in batches of similar length (longest first), to cut padding."""
+    def batches(
+        windows: Windows, batch_size: int, slack_tokens: int | None = None
+    ) -> Iterator[np.ndarray]:
+        """Window indices in batches of similar length (longest first), to cut padding: at
+        most ``batch_size`` windows, and with ``slack_tokens`` a new batch starts where a
+        window is more than that many tokens shorter than its batch's longest."""
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, not {batch_size}")
-        order = np.argsort(-windows.lengths(), kind="stable")
-        for start in range(0, len(order), batch_size):
-            yield order[start : start + batch_size]
+        lengths = windows.lengths()
+        order = np.argsort(-lengths, kind="stable")
+        start = 0
+        for end in range(1, len(order) + 1):
+            full = end - start == batch_size
+            cut = (
+                slack_tokens is not None
+                and end < len(order)
+                and lengths[order[start]] - lengths[order[end]] > slack_tokens
+            )
+            if full or cut or end == len(order):
+                yield order[start:end]
+                start = end
 
     def pad(self, windows: Windows, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(input_ids, attention_mask)`` as int64 arrays for the windows at ``indices``."""
@@ -118,10 +132,12 @@ class Windower:
             mask[row, : len(tokens)] = 1
         return ids, mask
 
-    def passes(self, windows: Windows, batch_size: int) -> list[Pass]:
-        """Every forward pass of ``windows``: length-sorted batches, padded."""
-        return [Pass(indices, *self.pad(windows, indices))
-                for indices in self.batches(windows, batch_size)]  # fmt: skip
+    def passes(
+        self, windows: Windows, batch_size: int, slack_tokens: int | None = None
+    ) -> list[Pass]:
+        """Every forward pass of ``windows``: length-sorted batches (``batches``), padded."""
+        batches = self.batches(windows, batch_size, slack_tokens)
+        return [Pass(indices, *self.pad(windows, indices)) for indices in batches]
 
     def run(
         self,

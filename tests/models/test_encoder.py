@@ -47,6 +47,21 @@ def test_batches_group_by_length_and_cover_every_window(encoder: Encoder) -> Non
     )
 
 
+def test_slack_starts_a_pass_where_windows_get_much_shorter(encoder: Encoder) -> None:
+    texts = [" ".join(["word"] * n) for n in (40, 38, 36, 20, 19, 18, 3, 2, 1)]
+    windows = encoder.windower.windows(texts)
+    lengths = windows.lengths()
+    passes = list(encoder.windower.batches(windows, batch_size=32, slack_tokens=4))
+    assert [sorted(int(n) for n in lengths[b]) for b in passes] == [
+        sorted(int(n) for n in lengths[group]) for group in ([0, 1, 2], [3, 4, 5], [6, 7, 8])
+    ]
+    # Within a pass no window is more than the slack shorter than the longest.
+    assert all(int(lengths[b].max() - lengths[b].min()) <= 4 for b in passes)
+    assert len(list(encoder.windower.batches(windows, batch_size=32))) == 1
+    capped = list(encoder.windower.batches(windows, batch_size=2, slack_tokens=4))
+    assert [len(b) for b in capped] == [2, 1, 2, 1, 2, 1]
+
+
 def test_embedding_does_not_depend_on_batch_composition(encoder: Encoder) -> None:
     texts = ["one", "a much longer sentence with many more tokens in it", "two words"]
     alone = np.stack([encoder.embed([t])[0] for t in texts])
