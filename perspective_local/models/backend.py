@@ -194,6 +194,10 @@ class WindowedBackend:
     def model_version(self) -> str:
         raise NotImplementedError
 
+    @property
+    def device(self) -> str:
+        raise NotImplementedError
+
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Probabilities, one column per served attribute, for a padded batch of windows."""
         raise NotImplementedError

@@ -64,7 +64,6 @@ class DetoxifyBackend(WindowedBackend):
                 raise ArtifactError(f"Detoxify model directory {directory} has no {required}.")
         torch_device = pick_device(device)
         self._torch_device = torch_device
-        self.device = str(torch_device)
         checkpoint = _load_checkpoint(self.directory / CHECKPOINT_FILE)
         self.model, config = _build_model(checkpoint, self.directory)
         self.model = self.model.to(device=torch_device, dtype=inference_dtype(torch_device)).eval()
@@ -82,7 +81,11 @@ class DetoxifyBackend(WindowedBackend):
             f"Detoxify checkpoint {self.directory.name} ({type(self.model).__name__})"
         )
         log.info("detoxify model loaded", extra={"path": str(self.directory),
-                 "device": self.device, "classes": classes})  # fmt: skip
+                 "device": str(torch_device), "classes": classes})  # fmt: skip
+
+    @property
+    def device(self) -> str:
+        return str(self._torch_device)
 
     @property
     def attributes(self) -> tuple[str, ...]:
