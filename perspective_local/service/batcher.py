@@ -276,10 +276,8 @@ class Batcher:
                 live.append(entry)
         return live
 
-    async def _until(self, ready: bool, timeout: float | None = None) -> None:
+    async def _until(self, timeout: float | None = None) -> None:
         """Sleep until woken (a submit, a finished batch, closing) or ``timeout`` passes."""
-        if ready:
-            return
         self._wake.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout)
@@ -293,16 +291,16 @@ class Batcher:
             if not self._queue:
                 if self._closing and not self._tokenizing:
                     return
-                await self._until(False)
+                await self._until()
                 continue
             # While the model is busy the next batch fills, and is padded once it is full.
             if self._model_busy() and not self._full() and not self._closing:
-                await self._until(False)
+                await self._until()
                 continue
             if self.max_wait > 0 and not self._full() and not self._closing:
                 remaining = self._queue[0].enqueued + self.max_wait - time.perf_counter()
                 if remaining > 0:
-                    await self._until(False, remaining)
+                    await self._until(remaining)
                     continue
             batch = self._take_batch()
             if not batch:
@@ -348,7 +346,12 @@ class Batcher:
         self.metrics.batch_tokens.observe(sum(p.padded_tokens for ps in padded.passes for p in ps))
         self.metrics.texts.inc(n_texts)
         # Off the model thread: each text's maximum over its windows, then one slice each.
-        scores = self._pipeline.finish(padded, outputs)
+        try:
+            scores = self._pipeline.finish(padded, outputs)
+        except Exception:
+            log.exception("batch failed", extra={"texts": n_texts})
+            _fail(batch)  # never leave a caller waiting
+            return
         offset = 0
         for entry in batch:
             entry.finished = finished
