@@ -101,6 +101,14 @@ def train(
             rich_help_panel=_FINETUNE,
         ),
     ] = Refit.all,
+    finetune_repeat: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="CORPUS=TIMES: that corpus's sampled texts appear TIMES times per epoch "
+            "(repeatable), e.g. bluesky=3 for the only corpus with bridging-attribute targets.",
+            rich_help_panel=_FINETUNE,
+        ),
+    ] = None,
     lora_rank: Annotated[
         int | None,
         typer.Option(help="Rank of the LoRA adapters  [default: 8]", rich_help_panel=_FINETUNE),
@@ -130,7 +138,8 @@ def train(
     unknown = [n for n in names if n not in CORPORA]
     if unknown:
         raise fail(f"Unknown corpora {', '.join(unknown)}; known: {', '.join(CORPORA)}.")
-    overrides: dict[str, Any] = {
+    overrides: dict[str, Any] = {"repeat": _repeats(finetune_repeat or [], names)}
+    overrides |= {
         key: value
         for key, value in (
             ("rank", lora_rank), ("epochs", finetune_epochs), ("max_length", finetune_max_length),
@@ -166,3 +175,19 @@ def train(
     except (FileNotFoundError, ValueError) as exc:
         raise fail(str(exc)) from None
     typer.echo(f"wrote {manifest.model_version} to {out}")
+
+
+def _repeats(values: list[str], corpora: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
+    """``--finetune-repeat`` values as (corpus, times) pairs, each checked."""
+    pairs: dict[str, int] = {}
+    for value in values:
+        name, _, times = value.partition("=")
+        if name not in corpora:
+            raise fail(
+                f"--finetune-repeat {value!r}: {name!r} is not a training corpus; "
+                f"they are {', '.join(corpora)}."
+            )
+        if not times.isdigit() or int(times) < 1:
+            raise fail(f"--finetune-repeat {value!r}: TIMES must be a whole number of 1 or more.")
+        pairs[name] = int(times)
+    return tuple(sorted(pairs.items()))

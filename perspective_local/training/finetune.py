@@ -64,6 +64,9 @@ class FinetuneConfig:
     #: What the heads are refitted on once the encoder has learnt: every train-split text
     #: ("all"; each must be embedded again) or only the fine-tuning sample ("sample").
     refit: Literal["all", "sample"] = "all"
+    #: Passes per epoch over some corpora's sampled texts, as (corpus, times) pairs; others
+    #: get one. Bluesky is the only source of the bridging attributes' targets, and small.
+    repeat: tuple[tuple[str, int], ...] = ()
 
 
 Select = Callable[[torch.nn.Module, torch.nn.Linear], float]

@@ -389,6 +389,7 @@ def train(config: TrainConfig, *, progress: Callable[[str], None] = print) -> Ma
 
         sample = finetune_sample(corpora, config.finetune.max_texts, config.seed,
                                  config.distilled)  # fmt: skip
+        sample = repeated(sample, dict(config.finetune.repeat))
         targets = label_matrix(sample, HEADS_ATTRIBUTES)
         text_weights = np.array(
             [1.0 if t.source in config.distilled else config.finetune.aux_weight for t in sample],
@@ -611,6 +612,11 @@ def finetune_sample(
         chosen += [pool[i] for i in np.sort(rng.choice(len(pool), size=take, replace=False))]
         remaining -= take
     return chosen
+
+
+def repeated(texts: list[LabelledText], times: dict[str, int]) -> list[LabelledText]:
+    """``texts`` with each text of a corpus in ``times`` appearing that many times."""
+    return [t for t in texts for _ in range(times.get(t.source, 1))]
 
 
 def label_matrix(texts: Sequence[LabelledText], attributes: Sequence[str]) -> np.ndarray:

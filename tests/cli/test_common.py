@@ -90,6 +90,18 @@ def test_choices_are_enums(tmp_path: Path) -> None:
     assert level.exit_code == ExitCode.USAGE
 
 
+def test_finetune_repeat_names_a_training_corpus_and_a_count(tmp_path: Path) -> None:
+    for value, message in [
+        ("reddit=2", "'reddit' is not a training corpus"),
+        ("bluesky=0", "TIMES must be a whole number of 1 or more"),
+        ("bluesky", "TIMES must be a whole number of 1 or more"),
+    ]:
+        args = ["train", "--out", str(tmp_path), "--finetune", "--finetune-repeat", value]
+        result = runner.invoke(app, args)
+        assert result.exit_code == ExitCode.USAGE, (value, result.output)
+        assert message in result.output
+
+
 def test_a_missing_module_maps_to_its_extra() -> None:
     assert missing_module(ModuleNotFoundError("No module named 'pymc'", name="pymc")) == "pymc"
     assert missing_module(ModuleNotFoundError("x", name="sklearn.linear_model")) == "sklearn"

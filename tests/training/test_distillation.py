@@ -19,7 +19,12 @@ from perspective_local.training.finetune import (
     length_batches,
     masked_soft_loss,
 )
-from perspective_local.training.train import Example, finetune_sample, train_attribute
+from perspective_local.training.train import (
+    Example,
+    finetune_sample,
+    repeated,
+    train_attribute,
+)
 
 DID = "did:plc:sgsx73ohiqfsb5feqdllh3we"
 SCORES = {
@@ -236,6 +241,18 @@ def test_finetune_sample_takes_distilled_texts_first(tiny_corpora: Path) -> None
     large = finetune_sample(corpora, limit=len(pool) + 7, seed=0, distilled=distilled)
     assert [t for t in large if t.source == "decodingtrust"] == pool  # every one, in order
     assert sum(t.source == "c3" for t in large) == 7  # the rest of the allowance
+
+
+def test_repeated_corpora_appear_that_many_times(tiny_corpora: Path) -> None:
+    corpora = {name: load_corpus(name, tiny_corpora) for name in ("decodingtrust", "c3")}
+    distilled = frozenset({"decodingtrust"})
+    pool = [t for t in corpora["decodingtrust"] if split_of(t.group, 0.15) == "train"]
+    sample = finetune_sample(corpora, limit=len(pool) + 5, seed=0, distilled=distilled)
+    assert {t.source for t in sample} == {"decodingtrust", "c3"}
+    twice = repeated(sample, {"decodingtrust": 2})
+    for text in sample:
+        assert sum(t is text for t in twice) == (2 if text.source == "decodingtrust" else 1)
+    assert repeated(sample, {}) == sample
 
 
 def test_finetuning_resumes_from_its_checkpoint(tmp_path: Path) -> None:
